@@ -1,0 +1,1 @@
+"""The load engine: transport, schedulers and the runner. Knows sockets, not DashScope."""
