@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pytest_qwenperf._version import __version__
 from pytest_qwenperf.engine.config import LoadConfig
+from pytest_qwenperf.engine.runner import run_load
 from pytest_qwenperf.metrics.result import LoadResult, SelfCheck
 from pytest_qwenperf.metrics.sample import Attempt, Outcome, Sample
 
@@ -23,4 +24,5 @@ __all__ = [
     "Sample",
     "SelfCheck",
     "__version__",
+    "run_load",
 ]

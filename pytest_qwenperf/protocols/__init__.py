@@ -1,0 +1,79 @@
+"""Sans-I/O protocol adapters: DashScope (sync), DashScope async (submit + poll), OpenAI.
+
+Adding a protocol = one new module with an :class:`Adapter` subclass, plus a line in
+:data:`ADAPTERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pytest_qwenperf.protocols.base import (
+    Adapter,
+    Call,
+    Failed,
+    HttpRequest,
+    HttpResponse,
+    PollAgain,
+    Step,
+    Succeeded,
+)
+from pytest_qwenperf.protocols.dashscope import DashScopeAdapter
+from pytest_qwenperf.protocols.dashscope_async import SDK_POLL_INTERVALS, DashScopeAsyncAdapter
+from pytest_qwenperf.protocols.openai import OpenAIImagesAdapter
+from pytest_qwenperf.protocols.urls import API_NAMES, detect_api
+
+ADAPTERS: dict[str, type[Adapter]] = {
+    "dashscope": DashScopeAdapter,
+    "dashscope-async": DashScopeAsyncAdapter,
+    "openai": OpenAIImagesAdapter,
+}
+
+
+def make_adapter(
+    api: str,
+    url: str,
+    *,
+    model: str,
+    api_key: str | None = None,
+    size: str | None = None,
+    images: Sequence[str] = (),
+    parameters: Mapping[str, Any] | None = None,
+    poll_intervals: Sequence[float] = SDK_POLL_INTERVALS,
+) -> Adapter:
+    """The adapter ``api`` for ``url``; ValueError for an unknown API or an unusable URL."""
+    name = detect_api(url, api)
+    if name == "dashscope-async":
+        return DashScopeAsyncAdapter(
+            url,
+            model=model,
+            api_key=api_key,
+            size=size,
+            images=images,
+            parameters=parameters,
+            poll_intervals=poll_intervals,
+        )
+    cls = ADAPTERS[name]
+    return cls(  # type: ignore[call-arg]
+        url, model=model, api_key=api_key, size=size, images=images, parameters=parameters
+    )
+
+
+__all__ = [
+    "ADAPTERS",
+    "API_NAMES",
+    "Adapter",
+    "Call",
+    "DashScopeAdapter",
+    "DashScopeAsyncAdapter",
+    "Failed",
+    "HttpRequest",
+    "HttpResponse",
+    "OpenAIImagesAdapter",
+    "PollAgain",
+    "Step",
+    "Succeeded",
+    "detect_api",
+    "make_adapter",
+]
