@@ -1,0 +1,57 @@
+"""OpenAI-style ``POST /v1/images/generations`` (record api ``openai``).
+
+The request id is sent in the ``x-request-id`` header (the OpenAI SDK reads it there); the
+body has no id. ``response_format`` ``url`` points at the simulator's image route, ``b64_json``
+embeds the PNG.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from aiohttp import web
+
+from pytest_qwenperf.simulator import faults, service
+from pytest_qwenperf.simulator.envelopes import ApiError, dumps, openai_error, openai_error_for
+from pytest_qwenperf.simulator.png import png_bytes_async
+from pytest_qwenperf.simulator.validation import GenRequest, parse_openai
+
+
+class OpenAIFlavor:
+    def parse(self, body: Any) -> GenRequest:
+        return parse_openai(body)
+
+    def error(self, record: dict[str, Any], error: ApiError, echo: dict[str, str] | None) -> bytes:
+        message, type_, code = openai_error_for(error)
+        return openai_error(message, type_, code, error.param, echo)
+
+    async def success(self, request: web.Request, record: dict[str, Any], gen: GenRequest) -> bytes:
+        rid = record["request_id"]
+        data: list[dict[str, Any]] = []
+        if gen.response_format == "b64_json":
+            encoded = base64.b64encode(await png_bytes_async(gen.width, gen.height)).decode("ascii")
+            data = [{"b64_json": encoded, "url": None, "revised_prompt": None}] * gen.n
+        else:
+            data = [
+                {
+                    "url": service.image_url(request, gen, rid, i),
+                    "b64_json": None,
+                    "revised_prompt": None,
+                }
+                for i in range(1, gen.n + 1)
+            ]
+        return dumps({"created": int(time.time()), "data": data})
+
+    def no_image(self, record: dict[str, Any], gen: GenRequest) -> bytes:
+        return dumps({"created": int(time.time()), "data": []})
+
+
+FLAVOR = OpenAIFlavor()
+
+
+async def images_generations(request: web.Request) -> web.StreamResponse:
+    state = request.app[service.STATE]
+    record = state.new_record("openai", request.method, request.path)
+    return await service.serve_sync(state, request, record, FLAVOR, faults.SYNC_FAULTS)
