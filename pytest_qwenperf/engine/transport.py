@@ -19,6 +19,7 @@ another origin. TLS verification follows ``LoadConfig.verify_tls``.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import threading
 import time
@@ -160,21 +161,51 @@ def _has_read_timeout_cause(exc: BaseException) -> bool:
     return False
 
 
+def _has_cause(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, kinds) or any(isinstance(a, kinds) for a in seen.args):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def classify_exception(exc: BaseException) -> Outcome:
-    """The outcome class of a requests exception (see reference/measurement.md §4)."""
-    if isinstance(exc, (requests.exceptions.ReadTimeout, requests.exceptions.ConnectTimeout)):
+    """The outcome class of a requests/urllib3 exception (reference/measurement.md §4)."""
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.ReadTimeout,
+            requests.exceptions.ConnectTimeout,
+            urllib3.exceptions.TimeoutError,
+            socket.timeout,
+            TimeoutError,
+        ),
+    ):
         return Outcome.TIMEOUT
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError,)):
-        return Outcome.TIMEOUT if _has_read_timeout_cause(exc) else Outcome.PROTOCOL_ERROR
-    if isinstance(exc, requests.exceptions.ContentDecodingError):
+    if _has_read_timeout_cause(exc):
+        # A body stalled midway: requests says ConnectionError("Read timed out").
+        return Outcome.TIMEOUT
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+            urllib3.exceptions.ProtocolError,
+            urllib3.exceptions.DecodeError,
+        ),
+    ):
+        # A reset or broken pipe mid-body is the connection's fault; a short or malformed
+        # body (IncompleteRead, bad chunk length) is the protocol's.
+        if _has_cause(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return Outcome.CONNECTION_ERROR
+        if isinstance(exc, urllib3.exceptions.ProtocolError) and not _has_cause(
+            exc, (http.client.IncompleteRead, urllib3.exceptions.InvalidChunkLength)
+        ):
+            return Outcome.CONNECTION_ERROR
         return Outcome.PROTOCOL_ERROR
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        # A body stalled midway: ConnectionError("Read timed out") caused by ReadTimeoutError.
-        return Outcome.TIMEOUT if _has_read_timeout_cause(exc) else Outcome.CONNECTION_ERROR
-    if isinstance(exc, urllib3.exceptions.ProtocolError):
-        return Outcome.TIMEOUT if _has_read_timeout_cause(exc) else Outcome.PROTOCOL_ERROR
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return Outcome.TIMEOUT
     return Outcome.CONNECTION_ERROR
 
 
@@ -215,7 +246,18 @@ class Transport:
                     verify=self._verify,
                 ) as resp:
                     chunks: list[bytes] = []
-                    for chunk in resp.iter_content(_CHUNK):
+                    raw = resp.raw
+                    # read1 returns as soon as any bytes arrive, so bytes are counted as they
+                    # come and a stop/kill is noticed between chunks of a slow body.
+                    reader = getattr(raw, "read1", None)
+                    for _ in range(MAX_BODY_BYTES):
+                        chunk = (
+                            reader(_CHUNK, decode_content=True)
+                            if reader is not None
+                            else raw.read(_CHUNK, decode_content=True)
+                        )
+                        if not chunk:
+                            break
                         received += len(chunk)
                         if received > MAX_BODY_BYTES:
                             raise TransportError(
