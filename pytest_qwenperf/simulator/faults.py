@@ -74,9 +74,11 @@ async def send(
         return await _reset(state, request, record, status, body, content_type, all_headers)
     response = web.Response(status=status, body=body, headers=all_headers)
     response.content_type = content_type
+    # recorded first, so the record is complete before the client can see the response; the
+    # writes below go straight to the socket buffer (microseconds)
+    _mark_sent(state, record, status)
     await response.prepare(request)
     await response.write_eof()
-    _mark_sent(state, record, status)
     return response
 
 
@@ -101,6 +103,8 @@ async def _drip(
     next_write = loop.time()
     try:
         for index in range(len(body)):
+            if index == len(body) - 1:
+                _mark_sent(state, record, status)  # before the client can have it all
             await response.write(body[index : index + 1])
             next_write += interval
             delay = next_write - loop.time()
@@ -108,10 +112,9 @@ async def _drip(
                 await asyncio.sleep(delay)
         await response.write_eof()
     except ConnectionError:
+        record["sent"] = None
         record["disconnected"] = state.epoch()
         finish_timing(record)
-        return response
-    _mark_sent(state, record, status)
     return response
 
 
@@ -131,10 +134,10 @@ async def _reset(
     with contextlib.suppress(ConnectionError):
         await response.prepare(request)
         await response.write(body[: len(body) // 2])
-    abort(request)
     record["status"] = None
     record["disconnected"] = state.epoch()
     finish_timing(record)
+    abort(request)
     return response
 
 

@@ -160,5 +160,4 @@ def finish_timing(record: dict[str, Any]) -> None:
         record["queue_wait_s"] = record["gen_start"] - arrival
         if record["gen_end"] is not None:
             record["generation_s"] = record["gen_end"] - record["gen_start"]
-    if record["sent"] is not None:
-        record["server_s"] = record["sent"] - arrival
+    record["server_s"] = None if record["sent"] is None else record["sent"] - arrival
