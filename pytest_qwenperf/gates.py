@@ -190,7 +190,9 @@ def _spec(name: str, source: str, raw: str) -> MetricSpec:
     spec = GATE_METRICS.get(name)
     if spec is not None:
         return spec
-    close = difflib.get_close_matches(name, list(GATE_METRICS), n=1)
+    lowered = name.lower().replace("-", "_")
+    close = [lowered] if lowered in GATE_METRICS else []
+    close = close or difflib.get_close_matches(lowered, list(GATE_METRICS), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ConfigError(
         f"{source}: unknown SLA metric {name!r} in {raw!r}.{hint} "
@@ -218,7 +220,7 @@ def _check_op(spec: MetricSpec, op: str, source: str, raw: str) -> None:
     )
 
 
-_ITEM_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|=<|=>|!=|<|>|=)\s*(.*?)\s*$")
+_ITEM_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(<=|>=|==|=<|=>|!=|<|>|=)\s*(.*?)\s*$")
 _LEADING_OP_RE = re.compile(r"^\s*(<=|>=|==|=<|=>|!=|<|>|=)\s*(.*?)\s*$")
 _FIX_OP = {"=<": "<=", "=>": ">="}
 
