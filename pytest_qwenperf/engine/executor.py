@@ -106,6 +106,7 @@ def execute(
         request_id: str | None = None
         task_id: str | None = None
         polls = 0
+        now = start
         step: Step
         for _ in range(MAX_EXCHANGES):
             retry_after: float | None = None
@@ -160,7 +161,8 @@ def execute(
             break
         else:
             step = Failed(Outcome.PROTOCOL_ERROR, None, None, "too many HTTP exchanges")
-        end = time.monotonic()
+            now = time.monotonic()
+        end = now  # the same instant as the last attempt's end
     finally:
         ctx.watchdog.unregister(handle)
 

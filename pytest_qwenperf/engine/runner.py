@@ -81,8 +81,8 @@ def run_load(
     )
     pool = WorkerPool(ctx, config.workers, on_sample)
     interrupted = False
-    warm = PhaseStats()
-    measured = PhaseStats()
+    #: "warmup"/"measured" -> stats, registered before waiting so an interrupt keeps them.
+    phases: dict[str, PhaseStats] = {}
     cpu_before = wall_before = cpu_after = wall_after = 0.0
     helpers: list[Dispatcher | Ticker] = []
 
@@ -105,6 +105,7 @@ def run_load(
             stats = dispatcher.stats
             helpers.append(dispatcher)
             dispatcher.start()
+        phases["warmup" if warmup else "measured"] = stats
         wait_phase()
         return stats
 
@@ -113,10 +114,10 @@ def run_load(
     try:
         try:
             if config.warmup:
-                warm = run_phase(config.warmup, True)
+                run_phase(config.warmup, True)
             if not internal_stop.is_set():
                 cpu_before, wall_before = time.process_time(), time.monotonic()
-                measured = run_phase(config.requests, False)
+                run_phase(config.requests, False)
                 cpu_after, wall_after = time.process_time(), time.monotonic()
         except KeyboardInterrupt:
             interrupted = True
@@ -132,6 +133,8 @@ def run_load(
     if not cpu_after:
         cpu_after, wall_after = time.process_time(), time.monotonic()
 
+    warm = phases.get("warmup", PhaseStats())
+    measured = phases.get("measured", PhaseStats())
     samples = sorted(measured.samples, key=lambda s: s.index)
     warmup_samples = sorted(warm.samples, key=lambda s: s.index)
     wall = (
