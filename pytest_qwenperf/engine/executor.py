@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import random
 import threading
@@ -70,6 +71,16 @@ def backoff_delay(
     return rng.uniform(0.0, max(0.0, ceiling))
 
 
+def _redacted(step: Failed, secrets: tuple[str | None, ...]) -> Failed:
+    """``step`` with the service's code and message redacted and truncated: they may echo
+    request headers or URLs."""
+    return dataclasses.replace(
+        step,
+        error_code=redact(step.error_code, secrets, 100) if step.error_code else None,
+        message=redact(step.message, secrets) if step.message else None,
+    )
+
+
 def is_retryable(step: Failed) -> bool:
     if step.outcome is Outcome.CONNECTION_ERROR:
         return True
@@ -115,6 +126,7 @@ def execute(
                 received += n
                 step = call.handle(response)
                 if isinstance(step, Failed):
+                    step = _redacted(step, ctx.secrets)
                     retry_after = parse_retry_after(response.header("retry-after"))
             except Stopped:
                 return None
@@ -204,8 +216,8 @@ def execute(
     return Sample(
         outcome=step.outcome,
         status=step.status,
-        error_code=redact(step.error_code, ctx.secrets, 100) if step.error_code else None,
-        error_message=redact(step.message, ctx.secrets) if step.message else None,
+        error_code=step.error_code,
+        error_message=step.message,
         extra=extra,
         **common,  # type: ignore[arg-type]
     )
