@@ -1,11 +1,30 @@
 """The pytest layer: options, ini keys, markers, the ``qwenperf`` fixture and hooks.
 
-Only this module imports pytest; everything it calls is plain library code.
+Only this module imports pytest; everything it calls is plain library code. State lives in
+one :class:`QwenPerfPlugin` object kept in ``config.stash`` and registered at configure.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Generator, Mapping
+from pathlib import Path
+from typing import Any
+
 import pytest
+
+from pytest_qwenperf import progress as progress_mod
+from pytest_qwenperf.engine.runner import run_load
+from pytest_qwenperf.errors import ConfigError
+from pytest_qwenperf.gates import Threshold, evaluate
+from pytest_qwenperf.metrics.result import LoadResult, merge
+from pytest_qwenperf.protocols.urls import detect_api
+from pytest_qwenperf.reports.terminal import header_line, summary_lines
+from pytest_qwenperf.runs import RunPlan, build_plan, check_marker_kwargs, sla_thresholds
+from pytest_qwenperf.session import RunRecord, SessionSummary, TargetInfo
+from pytest_qwenperf.settings import OPTIONS, Settings, resolve_settings
+from pytest_qwenperf.timescale import config_to_wall, result_to_simulated
 
 QWENPERF_MARKER = (
     "qwenperf(requests=, workers=, rate=, warmup=, timeout=, retries=, prompts=, size=, api=, "
@@ -16,19 +35,328 @@ SLA_MARKER = (
     "test; metrics p50 p90 p95 p99 max ok_p50..ok_max mean success_rate timeout_rate "
     "error_5xx_rate error_4xx_rate throttled_rate error_rate throughput."
 )
+NO_LOAD_MESSAGE = (
+    "sla marker on a test that ran no qwenperf load: call qwenperf.run() in the test, or "
+    "remove the marker (a gate without measurements can never pass)"
+)
+#: Attribute on a test report that carries the test's runs to the xdist controller.
+REPORT_ATTR = "qwenperf_runs"
+
+PLUGIN_KEY = pytest.StashKey["QwenPerfPlugin"]()
+ITEM_RUNS_KEY = pytest.StashKey[list[RunRecord]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("qwenperf", "Qwen-Image performance gates (pytest-qwenperf)")
-    group.addoption(
-        "--qwenperf-url",
-        dest="qwenperf_url",
-        default=None,
-        help="Base URL of the service under test (env QWENPERF_URL). Default: the embedded "
-        "simulator.",
-    )
+    for spec in OPTIONS:
+        if spec.flag_only:
+            group.addoption(
+                spec.option, action="store_true", dest=spec.ini, default=None, help=spec.help
+            )
+            parser.addini(spec.ini, help=spec.help, type="bool", default=False)
+        else:
+            group.addoption(
+                spec.option,
+                action="store",
+                dest=spec.ini,
+                default=None,
+                metavar=spec.metavar,
+                help=spec.help,
+            )
+            parser.addini(spec.ini, help=spec.help, type="string", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", QWENPERF_MARKER)
     config.addinivalue_line("markers", SLA_MARKER)
+    try:
+        settings = resolve_settings(
+            cli={spec.key: config.getoption(spec.ini) for spec in OPTIONS},
+            env=os.environ,
+            ini={spec.key: config.getini(spec.ini) for spec in OPTIONS},
+        )
+        target = session_target(settings)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    plugin = QwenPerfPlugin(config, settings, target)
+    config.stash[PLUGIN_KEY] = plugin
+    config.pluginmanager.register(plugin, "qwenperf-session")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    plugin = config.stash.get(PLUGIN_KEY, None)
+    if plugin is not None:
+        plugin.close()
+        config.pluginmanager.unregister(plugin)
+        del config.stash[PLUGIN_KEY]
+
+
+def session_target(settings: Settings) -> TargetInfo:
+    """The session's target; an ambiguous URL without --qwenperf-api is a usage error."""
+    url = settings.url
+    if url is None:
+        return TargetInfo(
+            kind="simulator",
+            url="",
+            api=settings["api"] or "dashscope",
+            model=settings["model"],
+            profile=settings["sim_profile"],
+            time_scale=settings["sim_time_scale"],
+            insecure=settings["insecure"],
+        )
+    try:
+        api = settings["api"] or detect_api(url)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{settings.sources['url']}: {exc}; choose with --qwenperf-api or ini qwenperf_api"
+        ) from None
+    return TargetInfo(
+        kind="url", url=url, api=api, model=settings["model"], insecure=settings["insecure"]
+    )
+
+
+class QwenPerfPlugin:
+    """Session state: the target, the runs measured so far, the image budget."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, target: TargetInfo) -> None:
+        self.config = config
+        self.settings = settings
+        self.target = target
+        self.runs: list[RunRecord] = []
+        self.images_reserved = 0
+        self.started_at = time.time()
+        self.summary: SessionSummary | None = None
+        self._simulator: Any = None
+
+    # -- target -------------------------------------------------------------------------
+    def live_target(self) -> TargetInfo:
+        """The target with a URL: starts the embedded simulator the first time it is needed."""
+        if self.target.kind == "simulator" and not self.target.url:
+            from pytest_qwenperf.simulator import Simulator
+
+            simulator = Simulator(
+                profile=self.target.profile or "healthy",
+                time_scale=self.target.time_scale,
+                api_key=self.settings.api_key,
+            )
+            simulator.start()
+            self._simulator = simulator
+            self.target.url = simulator.url
+        return self.target
+
+    def close(self) -> None:
+        if self._simulator is not None:
+            self._simulator.stop()
+            self._simulator = None
+
+    # -- budget -------------------------------------------------------------------------
+    def reserve_images(self, plan: RunPlan) -> None:
+        cap: int | None = self.settings["max_images"]
+        wanted = plan.images_requested
+        if cap is not None and self.images_reserved + wanted > cap:
+            raise ConfigError(
+                f"this run would request {wanted} images ({plan.config.requests} measured + "
+                f"{plan.config.warmup} warm-up), but {self.images_reserved} of the "
+                f"{cap} allowed by {self.settings.sources['max_images']} are already used; "
+                "nothing was sent. Raise the cap or lower requests"
+            )
+        self.images_reserved += wanted
+
+    # -- hooks --------------------------------------------------------------------------
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        return header_line(self.target, self.settings.values)
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if item.get_closest_marker("sla") is not None and "qwenperf" not in getattr(
+            item, "fixturenames", ()
+        ):
+            pytest.fail(NO_LOAD_MESSAGE, pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.when != "call":
+            return report
+        records = item.stash.get(ITEM_RUNS_KEY, [])
+        failing = [r for r in records if r.verdict is not None and r.verdict.failed]
+        if failing and not report.skipped:
+            text = breach_text(failing, len(records))
+            if report.failed and report.longrepr is not None:
+                text = f"{text}\n\n{report.longrepr}"
+            report.outcome = "failed"
+            report.longrepr = text
+        elif not records and report.passed and item.get_closest_marker("sla") is not None:
+            report.outcome = "failed"
+            report.longrepr = NO_LOAD_MESSAGE
+        if records and hasattr(self.config, "workerinput"):
+            setattr(report, REPORT_ATTR, [r.to_dict() for r in records])
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Runs measured by an xdist worker reach the controller on the call report.
+        data = getattr(report, REPORT_ATTR, None)
+        if data and not hasattr(self.config, "workerinput") and hasattr(report, "node"):
+            self.runs.extend(RunRecord.from_dict(d) for d in data)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        summary = self.build_summary(int(exitstatus))
+        self.summary = summary
+        if summary.session_failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.summary is None or not (self.summary.runs or self.summary.session_verdict):
+            return
+        terminalreporter.section("qwenperf")
+        for line in summary_lines(self.summary, verbose=self.config.get_verbosity() > 0):
+            terminalreporter.write_line(line)
+
+    def build_summary(self, exitstatus: int) -> SessionSummary:
+        session_sla: Mapping[str, Threshold] = self.settings["session_sla"]
+        results = [r.result for r in self.runs]
+        aggregate = merge(*results, label="session") if results else None
+        verdict = None
+        if session_sla and aggregate is not None:
+            verdict = evaluate(aggregate, session_sla, self.settings["gate"])
+        return SessionSummary(
+            target=self.target,
+            runs=list(self.runs),
+            gate_mode=self.settings["gate"],
+            aggregate=aggregate,
+            session_verdict=verdict,
+            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
+            started_at=self.started_at,
+            finished_at=time.time(),
+            settings={
+                "values": {k: _plain(v) for k, v in self.settings.values.items()},
+                "sources": dict(self.settings.sources),
+                "api_key_source": self.settings.api_key_source,
+            },
+            exit_status=exitstatus,
+        )
+
+    # -- runs ---------------------------------------------------------------------------
+    def run(
+        self,
+        item: pytest.Item,
+        thresholds: Mapping[str, Threshold],
+        marker_kwargs: Mapping[str, object],
+        overrides: Mapping[str, object],
+    ) -> LoadResult:
+        try:
+            check_marker_kwargs((), overrides, "qwenperf.run()")
+            target = self.live_target()
+            plan = build_plan(
+                self.settings,
+                target,
+                [("qwenperf marker", marker_kwargs), ("qwenperf.run()", overrides)],
+                thresholds,
+                Path(str(item.path)).parent,
+            )
+            self.reserve_images(plan)
+        except ConfigError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        records = item.stash.setdefault(ITEM_RUNS_KEY, [])
+        label = item.nodeid if not records else f"{item.nodeid} [run {len(records) + 1}]"
+        wall_config = config_to_wall(plan.config, target.time_scale)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        with progress_mod.live_progress(
+            reporter, label, plan.config.requests, target.time_scale
+        ) as on_sample:
+            raw = run_load(wall_config, on_sample=on_sample)
+        result = result_to_simulated(raw, target.time_scale, plan.config)
+        result.label = label
+        verdict = (
+            evaluate(result, plan.thresholds, self.settings["gate"]) if plan.thresholds else None
+        )
+        record = RunRecord(
+            test_id=item.nodeid,
+            label=label,
+            result=result,
+            verdict=verdict,
+            sources=dict(plan.sources),
+        )
+        records.append(record)
+        self.runs.append(record)
+        if result.interrupted:
+            raise KeyboardInterrupt
+        return result
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: (v.raw if isinstance(v, Threshold) else v) for k, v in value.items()}
+    return value
+
+
+def breach_text(failing: list[RunRecord], total_runs: int) -> str:
+    """First line: the breached gates with their numbers (what CI reporters display)."""
+    first = failing[0].verdict
+    assert first is not None
+    lines = [first.first_line()]
+    if len(failing) > 1:
+        lines[0] += f" (and {len(failing) - 1} more run(s) of this test breached)"
+    for record in failing:
+        assert record.verdict is not None
+        if total_runs > 1:
+            lines.append(f"run {record.label}:")
+        lines.extend("  " + line for line in record.verdict.lines())
+    return "\n".join(lines)
+
+
+class QwenPerf:
+    """The ``qwenperf`` fixture: ``qwenperf.run(**overrides) -> LoadResult``."""
+
+    def __init__(
+        self,
+        plugin: QwenPerfPlugin,
+        item: pytest.Item,
+        thresholds: Mapping[str, Threshold],
+        marker_kwargs: Mapping[str, object],
+    ):
+        self._plugin = plugin
+        self._item = item
+        self.thresholds = dict(thresholds)
+        self._marker_kwargs = dict(marker_kwargs)
+
+    @property
+    def target(self) -> TargetInfo:
+        return self._plugin.target
+
+    @property
+    def results(self) -> list[LoadResult]:
+        """Results of the runs of this test so far."""
+        return [r.result for r in self._item.stash.get(ITEM_RUNS_KEY, [])]
+
+    def run(self, **overrides: object) -> LoadResult:
+        """Send the load of this test (marker, options and these overrides) and gate it."""
+        return self._plugin.run(self._item, self.thresholds, self._marker_kwargs, overrides)
+
+
+@pytest.fixture
+def qwenperf(request: pytest.FixtureRequest) -> QwenPerf:
+    """Send concurrent Qwen-Image calls: ``result = qwenperf.run()``; sla markers gate it."""
+    plugin = request.config.stash[PLUGIN_KEY]
+    item = request.node
+    if not isinstance(item, pytest.Item):  # pragma: no cover - function-scoped fixture
+        raise TypeError("the qwenperf fixture is function-scoped")
+    load_marker = item.get_closest_marker("qwenperf")
+    sla_marker = item.get_closest_marker("sla")
+    try:
+        marker_kwargs: Mapping[str, object] = {}
+        if load_marker is not None:
+            check_marker_kwargs(load_marker.args, load_marker.kwargs, "qwenperf marker")
+            marker_kwargs = load_marker.kwargs
+        thresholds = sla_thresholds(
+            plugin.settings,
+            () if sla_marker is None else sla_marker.args,
+            None if sla_marker is None else sla_marker.kwargs,
+        )
+    except ConfigError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return QwenPerf(plugin, item, thresholds, marker_kwargs)

@@ -614,7 +614,9 @@ def merge(*results: LoadResult, label: str = "aggregate") -> LoadResult:
     * Samples are concatenated in argument order and **re-indexed** 0..n-1; where each came
       from is kept in ``sample.extra["origin"] = {"label": ..., "index": ...}``.
     * Times move onto one clock: each run's sample times are relative to its own start, so
-      they are shifted by ``started_at - min(started_at)``; ``started_at`` is the earliest.
+      they are shifted by ``started_at - min(started_at)`` (divided by the run's
+      ``config["time_scale"]`` when its times are simulated seconds); ``started_at`` is the
+      earliest.
     * ``wall_time_s`` is the length of the union of the runs' measured intervals: overlapping
       runs (parallel xdist workers) count once, idle gaps between runs do not count, so
       ``throughput`` is images per busy second.
@@ -631,7 +633,9 @@ def merge(*results: LoadResult, label: str = "aggregate") -> LoadResult:
     warmup: list[Sample] = []
     spans: list[tuple[float, float]] = []
     for run_no, r in enumerate(results):
-        offset = r.started_at - t0
+        # Sample times of a run against the scaled simulator are in simulated seconds
+        # (config["time_scale"] < 1, see timescale.py): move the run's start into that unit.
+        offset = (r.started_at - t0) / float(r.config.get("time_scale", 1.0))
         for s in r.samples:
             origin = {"label": r.label, "run": run_no, "index": s.index}
             samples.append(_shift(s, offset, len(samples), origin))
