@@ -126,6 +126,8 @@ class QwenPerfPlugin:
         self.images_reserved = 0
         self.started_at = time.time()
         self.summary: SessionSummary | None = None
+        self.written: list[Path] = []
+        self.report_errors: list[str] = []
         self._simulator: Any = None
 
     # -- target -------------------------------------------------------------------------
@@ -208,13 +210,49 @@ class QwenPerfPlugin:
         self.summary = summary
         if summary.session_failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self.write_reports(session)
+
+    def write_reports(self, session: pytest.Session) -> None:
+        """Write the requested report files, once, from the controller."""
+        root = Path(self.config.rootpath)
+
+        def where(key: str) -> Path | None:
+            value: str | None = self.settings[key]
+            return None if value is None else root / Path(value).expanduser()
+
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY") or None
+        paths = {key: where(key) for key in ("json", "junit", "csv", "markdown")}
+        if self.summary is None or not (step_summary or any(paths.values())):
+            return
+        from pytest_qwenperf.reports.writer import ReportOutputs, ReportWriteError, write_reports
+
+        outputs = ReportOutputs(
+            json=paths["json"],
+            junit=paths["junit"],
+            csv=paths["csv"],
+            markdown=paths["markdown"],
+            step_summary=None if step_summary is None else Path(step_summary),
+            include_samples=not self.settings["no_samples"],
+        )
+        try:
+            self.written = write_reports(self.summary, outputs)
+        except ReportWriteError as exc:
+            self.report_errors.append(str(exc))
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if self.summary is None or not (self.summary.runs or self.summary.session_verdict):
+        if self.summary is None or not (
+            self.summary.runs or self.summary.session_verdict or self.report_errors
+        ):
             return
         terminalreporter.section("qwenperf")
         for line in summary_lines(self.summary, verbose=self.config.get_verbosity() > 0):
             terminalreporter.write_line(line)
+        for path in self.written:
+            terminalreporter.write_line(f"qwenperf report written: {path}")
+        for error in self.report_errors:
+            terminalreporter.write_line(f"qwenperf ERROR: {error}", red=True)
 
     def build_summary(self, exitstatus: int) -> SessionSummary:
         session_sla: Mapping[str, Threshold] = self.settings["session_sla"]

@@ -318,6 +318,38 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "FACTOR",
     ),
     OptionSpec(
+        "json",
+        "write the JSON perf report here (relative to the rootdir). Default: none.",
+        None,
+        parse_path,
+        "PATH",
+    ),
+    OptionSpec(
+        "junit",
+        "write a JUnit file with one testcase per (run, gate) here. Default: none.",
+        None,
+        parse_path,
+        "PATH",
+    ),
+    OptionSpec(
+        "csv", "write one CSV row per sample here. Default: none.", None, parse_path, "PATH"
+    ),
+    OptionSpec(
+        "markdown",
+        "write the markdown job summary here (it is also appended to "
+        "$GITHUB_STEP_SUMMARY when that is set). Default: none.",
+        None,
+        parse_path,
+        "PATH",
+    ),
+    OptionSpec(
+        "no_samples",
+        "leave the per-request samples out of the JSON report. Default: samples included.",
+        False,
+        parse_flag,
+        flag_only=True,
+    ),
+    OptionSpec(
         "insecure",
         "do not verify TLS certificates (recorded in every report). Default: verify.",
         False,
