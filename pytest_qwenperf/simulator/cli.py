@@ -63,7 +63,26 @@ _MODEL_FLAGS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
 )
 
 
+class _RefuseKey(argparse.Action):
+    """``--api-key`` exists only to refuse it: a key on a command line leaks into ps and
+    shell history. The value is never echoed."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            "the API key is never taken on the command line: put it in an environment "
+            "variable and pass --api-key-env VAR"
+        )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # no prefix matching: '--api-key sk-...' must never be read as '--api-key-env sk-...'
+    parser.allow_abbrev = False
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
     parser.add_argument(
         "--port", type=_PORT, default=8000, help="port; 0 = any free (default: %(default)s)"
@@ -85,6 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="VAR",
         help="require 'Authorization: Bearer <key>', the key read from environment variable VAR",
     )
+    parser.add_argument("--api-key", action=_RefuseKey, help=argparse.SUPPRESS)
     parser.add_argument(
         "--echo-headers",
         action="store_true",
