@@ -133,7 +133,9 @@ class WorkerPool:
 
     def _work(self, rng: random.Random) -> None:
         ctx = self._ctx
-        transport = Transport(verify_tls=ctx.config.verify_tls, secrets=ctx.secrets)
+        transport = Transport(
+            verify_tls=ctx.config.verify_tls, secrets=ctx.secrets, url=ctx.adapter.endpoint
+        )
         try:
             while True:
                 job = self._queue.get()

@@ -135,9 +135,22 @@ class Stopped(Exception):
     """The run was stopped (interrupt or stop event) while this request was in flight."""
 
 
-def new_session() -> requests.Session:
-    """A keep-alive session for one worker thread (it sends one request at a time)."""
+def new_session(url: str | None = None) -> requests.Session:
+    """A keep-alive session for one worker thread (it sends one request at a time).
+
+    Environment settings are resolved once here rather than on every request (requests would
+    otherwise look up proxies and ~/.netrc per call): proxies from ``*_PROXY``/``NO_PROXY`` for
+    ``url``, CA bundle from ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``. Credentials from
+    ``.netrc`` are never used: the API key is the only credential sent.
+    """
     session = requests.Session()
+    if url is not None:
+        settings = session.merge_environment_settings(url, {}, None, None, None)
+        session.proxies.update(settings.get("proxies") or {})
+        verify = settings.get("verify")
+        if isinstance(verify, str):
+            session.verify = verify
+        session.trust_env = False
     adapter = _TrackedAdapter(pool_connections=2, pool_maxsize=2, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -212,9 +225,15 @@ def classify_exception(exc: BaseException) -> Outcome:
 class Transport:
     """Sends :class:`HttpRequest` values for one worker thread."""
 
-    def __init__(self, *, verify_tls: bool, secrets: tuple[str | None, ...]) -> None:
-        self._session = new_session()
-        self._verify = verify_tls
+    def __init__(
+        self, *, verify_tls: bool, secrets: tuple[str | None, ...], url: str | None = None
+    ) -> None:
+        self._session = new_session(url)
+        # True -> the session's CA bundle (certifi or REQUESTS_CA_BUNDLE); False -> no checks.
+        session_verify = self._session.verify
+        self._verify: bool | str = (
+            (session_verify if session_verify is not None else True) if verify_tls else False
+        )
         self._secrets = secrets
 
     def close(self) -> None:

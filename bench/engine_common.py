@@ -1,0 +1,64 @@
+"""Shared helpers of the engine benchmarks: the simulator in its own process, ground truth.
+
+The simulator runs as ``qwenperf sim`` in a subprocess so it does not share the client's GIL
+(an in-process simulator would inflate the client overhead being measured).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+
+@contextmanager
+def simulator_process(*args: str) -> Iterator[str]:
+    """Start ``qwenperf sim --port 0 <args>`` on 127.0.0.1, yield its URL, stop it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_qwenperf.cli", "sim", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"simulator did not start: {url!r}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def ground_truth(url: str) -> dict[str, dict[str, Any]]:
+    response = requests.get(url + "/_sim/stats", timeout=60)
+    response.raise_for_status()
+    return {record["request_id"]: record for record in response.json()}
+
+
+def reset_ground_truth(url: str) -> None:
+    requests.post(url + "/_sim/reset", timeout=30).raise_for_status()
+
+
+def nearest_rank(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(p * len(ordered))) - 1]
+
+
+def machine() -> str:
+    import os
+
+    return (
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
+    )
