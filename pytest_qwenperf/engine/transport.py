@@ -304,7 +304,8 @@ class Transport:
                 elif at_deadline and outcome is not Outcome.TIMEOUT:
                     # The socket gave up at the deadline: the deadline is what stopped it.
                     outcome = Outcome.TIMEOUT
-                message = redact(f"{type(exc).__name__}: {exc}", self._secrets)
+                text = f"{type(exc).__name__}: {exc}".replace("_TrackedHTTP", "HTTP")
+                message = redact(text, self._secrets)
                 raise TransportError(outcome, message, received) from None
         finally:
             _current.handle = None
