@@ -9,7 +9,6 @@ reported a terminal status). Each poll is also a record of its own (api
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -24,7 +23,7 @@ from pytest_qwenperf.simulator.envelopes import (
     dumps,
     gateway_page,
 )
-from pytest_qwenperf.simulator.model import Throttled
+from pytest_qwenperf.simulator.model import Generation, Throttled
 from pytest_qwenperf.simulator.state import (
     TERMINAL_STATUSES,
     SimState,
@@ -125,32 +124,14 @@ async def image_synthesis(request: web.Request) -> web.StreamResponse:
             return await faults.send(
                 state, request, record, 504, gateway_page(504, echo), content_type="text/html"
             )
-        try:
-            waiter = state.pool.enter()
-        except Throttled:
-            raise service.throttled(config) from None
+        task = _admit(state, record, gen, fault, seconds)
     except ApiError as error:
         return await _error(state, request, record, error)
-    now = state.epoch()
-    task = Task(
-        task_id=new_request_id(),
-        gen=gen,
-        record=record,
-        fault=fault,
-        generation_s=seconds,
-        submit_time=now,
-        expires_at=now + config.task_ttl_s * config.time_scale,
-    )
     record["task_id"] = task.task_id
-    record["task_status"] = "PENDING"
     record["polls"] = 0
     if fault is None:
         record["outcome"] = "ok"
     state.tasks[task.task_id] = task
-    task.waiter = waiter
-    if waiter is None:
-        _mark_running(state, task)  # a free slot: scheduled at once
-    task.runner = state.spawn(_run_task(state, task))
     body = dumps(
         {
             "output": {"task_status": "PENDING", "task_id": task.task_id},
@@ -163,27 +144,38 @@ async def image_synthesis(request: web.Request) -> web.StreamResponse:
     return await faults.send(state, request, record, 200, body, fault=response_fault)
 
 
-def _mark_running(state: SimState, task: Task) -> None:
-    task.started = asyncio.get_running_loop().time()
-    task.status = task.record["task_status"] = "RUNNING"
-    task.scheduled_time = task.record["gen_start"] = state.epoch(task.started)
+def _admit(
+    state: SimState, record: dict[str, Any], gen: GenRequest, fault: str | None, seconds: float
+) -> Task:
+    """Create the task and claim its GPU slot: RUNNING at once if a slot is free, else PENDING
+    in the FIFO queue (429 ApiError if the queue is full)."""
+    config = state.config
+    now = state.epoch()
+    task = Task(
+        task_id=new_request_id(),
+        gen=gen,
+        record=record,
+        fault=fault,
+        generation_s=seconds,
+        submit_time=now,
+        expires_at=now + config.task_ttl_s * config.time_scale,
+    )
+    record["task_status"] = "PENDING"
 
+    def on_start(start: float) -> None:
+        task.status = record["task_status"] = "RUNNING"
+        task.scheduled_time = record["gen_start"] = state.epoch(start)
 
-async def _run_task(state: SimState, task: Task) -> None:
-    record = task.record
-    if task.waiter is not None:
-        await state.pool.wait(task.waiter)
-        _mark_running(state, task)
-    loop = asyncio.get_running_loop()
+    def on_end(end: float) -> None:
+        task.end_time = record["gen_end"] = state.epoch(end)
+        task.status = record["task_status"] = "FAILED" if fault == "task_failed" else "SUCCEEDED"
+        finish_timing(record)
+
     try:
-        delay = task.started + task.generation_s - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-    finally:
-        state.pool.release()
-    task.end_time = record["gen_end"] = state.epoch()
-    task.status = record["task_status"] = "FAILED" if task.fault == "task_failed" else "SUCCEEDED"
-    finish_timing(record)
+        task.generation = Generation(state.pool, seconds, on_start, on_end).enter()
+    except Throttled:
+        raise service.throttled(config) from None
+    return task
 
 
 def task_output(request: web.Request, task: Task) -> dict[str, Any]:
@@ -252,18 +244,13 @@ async def cancel_task(request: web.Request) -> web.StreamResponse:
     if not service.authorized(state.config, request):
         return await _error(state, request, record, service.unauthorized())
     task = _lookup(state, task_id)
-    waiter = task.waiter if task is not None else None
-    if task is None or task.status != "PENDING" or waiter is None or waiter.done():
+    if task is None or task.generation is None or not task.generation.withdraw():
         error = ApiError(
             400,
             "UnsupportedOperation",
             "Failed to cancel the task, please confirm if the task is in PENDING status.",
         )
         return await _error(state, request, record, error)
-    # still queued: leave the queue, then stop the runner (which never held a slot)
-    state.pool.withdraw(waiter)
-    if task.runner is not None:
-        task.runner.cancel()
     task.status = task.record["task_status"] = "CANCELED"
     task.end_time = state.epoch()
     record.update(task_status="CANCELED", outcome="ok")

@@ -15,6 +15,7 @@ import collections
 import contextlib
 import math
 import random
+from collections.abc import Callable
 
 from pytest_qwenperf.simulator.config import FAULTS, SimConfig
 
@@ -49,82 +50,122 @@ def draw_fault(config: SimConfig, rng: random.Random, applicable: frozenset[str]
     return None
 
 
+class Ticket:
+    """A request's claim on a GPU slot: granted at once or queued until a slot frees."""
+
+    __slots__ = ("granted", "on_grant")
+
+    def __init__(self, on_grant: Callable[[], None]) -> None:
+        self.on_grant = on_grant
+        self.granted = False
+
+
 class GpuPool:
-    """``slots`` concurrent generations and a FIFO queue of at most ``max_queue`` waiters.
+    """``slots`` concurrent generations and a FIFO queue of at most ``max_queue`` requests.
 
     ``slots == 0`` means unlimited; ``max_queue < 0`` means an unbounded queue. Both can change
     while running (:meth:`reconfigure`); a shrink takes effect as running generations end.
+
+    Grants are callbacks, called synchronously at the instant the slot is free (in
+    :meth:`enter` or in the :meth:`release` of the generation before), so a generation starts
+    with no event-loop hop in between: this is what keeps timing exact under load.
     """
 
     def __init__(self, slots: int, max_queue: int) -> None:
         self.slots = slots
         self.max_queue = max_queue
         self.running = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._queue: collections.deque[Ticket] = collections.deque()
 
     @property
     def queued(self) -> int:
-        return len(self._waiters)
+        return len(self._queue)
 
     def _has_free_slot(self) -> bool:
         return self.slots == 0 or self.running < self.slots
 
-    def enter(self) -> asyncio.Future[None] | None:
-        """Take a free slot (None) or a place in the queue (a future to :meth:`wait` on).
-
-        Synchronous, so admission is decided in arrival order; raises :class:`Throttled` when
-        the queue already holds ``max_queue`` requests.
-        """
-        if self._has_free_slot() and not self._waiters:
-            self.running += 1
-            return None
-        if 0 <= self.max_queue <= len(self._waiters):
+    def enter(self, on_grant: Callable[[], None]) -> Ticket:
+        """Claim a slot: ``on_grant()`` runs now if one is free, else when it is this
+        request's turn. Raises :class:`Throttled` when the queue already holds ``max_queue``."""
+        ticket = Ticket(on_grant)
+        if self._has_free_slot() and not self._queue:
+            self._grant(ticket)
+        elif 0 <= self.max_queue <= len(self._queue):
             raise Throttled()
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        return waiter
+        else:
+            self._queue.append(ticket)
+        return ticket
 
-    async def wait(self, waiter: asyncio.Future[None] | None) -> None:
-        """Wait until the queued ``waiter`` is handed a slot (no-op for None)."""
-        if waiter is None:
-            return
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                # the slot was handed over just as we were cancelled: give it back
-                self.release()
-            else:
-                self._remove(waiter)
-            raise
-
-    async def acquire(self) -> None:
-        """Wait for a slot in FIFO order; raise :class:`Throttled` if the queue is full."""
-        await self.wait(self.enter())
-
-    def withdraw(self, waiter: asyncio.Future[None]) -> None:
-        """Take a still-queued waiter out of the queue (a cancel before it got a slot)."""
-        if not waiter.done():
-            waiter.cancel()
-        self._remove(waiter)
-
-    def _remove(self, waiter: asyncio.Future[None]) -> None:
+    def withdraw(self, ticket: Ticket) -> bool:
+        """Leave the queue before being granted (True), or False if already granted."""
+        if ticket.granted:
+            return False
         with contextlib.suppress(ValueError):
-            self._waiters.remove(waiter)
+            self._queue.remove(ticket)
+        return True
 
     def release(self) -> None:
+        """A generation ended: its slot goes to the head of the queue."""
         self.running -= 1
         self._wake()
 
+    def _grant(self, ticket: Ticket) -> None:
+        self.running += 1
+        ticket.granted = True
+        ticket.on_grant()
+
     def _wake(self) -> None:
-        while self._waiters and self._has_free_slot():
-            waiter = self._waiters.popleft()
-            if waiter.done():
-                continue
-            self.running += 1
-            waiter.set_result(None)
+        while self._queue and self._has_free_slot():
+            self._grant(self._queue.popleft())
 
     def reconfigure(self, slots: int, max_queue: int) -> None:
         self.slots = slots
         self.max_queue = max_queue
         self._wake()
+
+
+class Generation:
+    """One request's time on a GPU: starts when its ticket is granted, ends ``seconds`` later
+    on a loop timer (``loop.call_at``), then frees the slot. It goes on when the client has
+    gone away, as real GPU work would; ``done`` resolves at the end (unless cancelled)."""
+
+    def __init__(
+        self,
+        pool: GpuPool,
+        seconds: float,
+        on_start: Callable[[float], None],
+        on_end: Callable[[float], None],
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.pool = pool
+        self.seconds = seconds
+        self.on_start = on_start
+        self.on_end = on_end
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        self.ticket: Ticket | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def enter(self) -> Generation:
+        """Join the pool (raises :class:`Throttled`)."""
+        self.ticket = self.pool.enter(self._start)
+        return self
+
+    def _start(self) -> None:
+        start = self.loop.time()
+        self.on_start(start)
+        self.timer = self.loop.call_at(start + self.seconds, self._end)
+
+    def _end(self) -> None:
+        # recorded before the slot is handed over, so the next start is never earlier
+        self.on_end(self.loop.time())
+        self.pool.release()
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def withdraw(self) -> bool:
+        """Leave the queue if not started yet (an async task cancelled while PENDING)."""
+        if self.ticket is None or not self.pool.withdraw(self.ticket):
+            return False
+        if not self.done.done():
+            self.done.cancel()
+        return True

@@ -149,7 +149,7 @@ class Simulator:
 
     async def _shutdown(self) -> None:
         state = self._state
-        pending = [*state.background, *state.handlers]
+        pending = list(state.handlers)
         for task in pending:
             task.cancel()
         if pending:

@@ -26,7 +26,13 @@ from pytest_qwenperf.simulator.envelopes import (
     gateway_page,
     invalid,
 )
-from pytest_qwenperf.simulator.model import Throttled, draw_fault, generation_seconds, request_rng
+from pytest_qwenperf.simulator.model import (
+    Generation,
+    Throttled,
+    draw_fault,
+    generation_seconds,
+    request_rng,
+)
 from pytest_qwenperf.simulator.state import SimState, finish_timing
 from pytest_qwenperf.simulator.validation import GenRequest
 
@@ -124,22 +130,20 @@ def draw(
     return seconds, fault
 
 
-async def run_generation(
-    state: SimState, record: dict[str, Any], waiter: asyncio.Future[None] | None, seconds: float
-) -> None:
-    """Wait for the slot, hold it ``seconds`` (deadline-based, so sleeps do not drift)."""
-    await state.pool.wait(waiter)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    record["gen_start"] = state.epoch(start)
+def start_generation(state: SimState, record: dict[str, Any], seconds: float) -> Generation:
+    """Claim a GPU slot for ``seconds`` (429 :class:`ApiError` when the queue is full)."""
+
+    def on_start(start: float) -> None:
+        record["gen_start"] = state.epoch(start)
+
+    def on_end(end: float) -> None:
+        record["gen_end"] = state.epoch(end)
+        finish_timing(record)
+
     try:
-        delay = start + seconds - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-    finally:
-        state.pool.release()
-    record["gen_end"] = state.epoch()
-    finish_timing(record)
+        return Generation(state.pool, seconds, on_start, on_end).enter()
+    except Throttled:
+        raise throttled(state.config) from None
 
 
 async def serve_sync(
@@ -161,13 +165,10 @@ async def serve_sync(
             record["outcome"] = "fault"
         if fault in faults.IMMEDIATE:
             return await immediate_fault(state, request, record, fault, flavor, echo)
+        generation = start_generation(state, record, seconds)
         try:
-            waiter = state.pool.enter()
-        except Throttled:
-            raise throttled(config) from None
-        generation = state.spawn(run_generation(state, record, waiter, seconds))
-        try:
-            await asyncio.shield(generation)
+            # the generation runs on without us if the client goes away (handler cancelled)
+            await generation.done
         except asyncio.CancelledError:
             record["disconnected"] = state.epoch()
             if record["outcome"] is None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_qwenperf.simulator.config import SimConfig
-from pytest_qwenperf.simulator.model import GpuPool
+from pytest_qwenperf.simulator.model import Generation, GpuPool
 from pytest_qwenperf.simulator.validation import GenRequest
 
 #: every ground-truth record has exactly these keys (None when not applicable)
@@ -71,11 +71,8 @@ class Task:
     status: str = "PENDING"
     scheduled_time: float | None = None
     end_time: float | None = None
-    #: loop time the generation started
-    started: float = 0.0
-    #: the place in the GPU queue while PENDING (None: a slot was free at submit)
-    waiter: asyncio.Future[None] | None = field(default=None, repr=False)
-    runner: asyncio.Task[None] | None = field(default=None, repr=False)
+    #: the task's claim on a GPU (withdrawn on cancel while PENDING)
+    generation: Generation | None = field(default=None, repr=False)
 
 
 class SimState:
@@ -90,8 +87,6 @@ class SimState:
         self._numbers = itertools.count(1)
         self.pool = GpuPool(config.slots, config.max_queue)
         self.tasks: dict[str, Task] = {}
-        #: generations and async tasks still running; cancelled at shutdown
-        self.background: set[asyncio.Task[Any]] = set()
         #: request handlers in flight (hung ones included); cancelled at shutdown
         self.handlers: set[asyncio.Task[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -144,13 +139,6 @@ class SimState:
     def reset_stats(self) -> None:
         with self._records_lock:
             self._records.clear()
-
-    def spawn(self, coro: Any) -> asyncio.Task[Any]:
-        """Run ``coro`` in the background, tracked so that shutdown can cancel it."""
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-        return task
 
 
 def finish_timing(record: dict[str, Any]) -> None:

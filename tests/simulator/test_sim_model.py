@@ -3,7 +3,6 @@ throttling, profiles that differ as documented, live reconfiguration, reproducib
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -81,31 +80,22 @@ def _max_concurrency(records: list[dict[str, Any]]) -> int:
 
 
 def test_gpu_pool_is_fifo_and_reconfigurable() -> None:
-    async def scenario() -> list[int]:
-        pool = GpuPool(slots=1, max_queue=-1)
-        order: list[int] = []
-        await pool.acquire()
-
-        async def waiter(n: int) -> None:
-            await pool.acquire()
-            order.append(n)
-
-        tasks = [asyncio.ensure_future(waiter(n)) for n in range(5)]
-        await asyncio.sleep(0.01)
-        assert pool.queued == 5
-        tasks[2].cancel()  # a client that gave up leaves the queue
-        await asyncio.sleep(0.01)
-        pool.release()  # slot 1 -> waiter 0
-        await asyncio.sleep(0.01)
-        pool.reconfigure(slots=4, max_queue=-1)  # three more slots: waiters 1, 3, 4
-        await asyncio.gather(*tasks, return_exceptions=True)
-        assert (pool.running, pool.queued) == (4, 0)
-        pool.reconfigure(slots=1, max_queue=0)
-        with pytest.raises(Throttled):
-            await pool.acquire()
-        return order
-
-    assert asyncio.run(scenario()) == [0, 1, 3, 4]
+    pool = GpuPool(slots=1, max_queue=-1)
+    order: list[int] = []
+    first = pool.enter(lambda: order.append(-1))
+    tickets = [pool.enter(lambda n=n: order.append(n)) for n in range(5)]  # type: ignore[misc]
+    assert first.granted
+    assert (order, pool.queued) == ([-1], 5)
+    assert pool.withdraw(tickets[2])  # a cancelled task leaves the queue
+    pool.release()  # the slot goes to the head of the queue, synchronously
+    assert order == [-1, 0]
+    pool.reconfigure(slots=4, max_queue=-1)  # three more slots: 1, 3, 4
+    assert order == [-1, 0, 1, 3, 4]
+    assert (pool.running, pool.queued) == (4, 0)
+    assert not pool.withdraw(tickets[0])  # already running: cannot be withdrawn
+    pool.reconfigure(slots=1, max_queue=0)
+    with pytest.raises(Throttled):
+        pool.enter(lambda: None)
 
 
 def test_full_queue_throttles(make_sim: Any) -> None:
