@@ -22,7 +22,12 @@ from pytest_qwenperf.metrics.result import LoadResult, merge
 from pytest_qwenperf.protocols.urls import detect_api
 from pytest_qwenperf.reports.terminal import header_line, summary_lines
 from pytest_qwenperf.runs import RunPlan, build_plan, check_marker_kwargs, sla_thresholds
-from pytest_qwenperf.session import RunRecord, SessionSummary, TargetInfo
+from pytest_qwenperf.session import (
+    RunRecord,
+    SessionSummary,
+    TargetInfo,
+    session_concurrency,
+)
 from pytest_qwenperf.settings import OPTIONS, Settings, resolve_settings
 from pytest_qwenperf.timescale import config_to_wall, result_to_simulated
 
@@ -41,6 +46,8 @@ NO_LOAD_MESSAGE = (
 )
 #: Attribute on a test report that carries the test's runs to the xdist controller.
 REPORT_ATTR = "qwenperf_runs"
+#: Key of xdist's worker input carrying the URL of the controller's simulator.
+SIM_URL_KEY = "qwenperf_sim_url"
 
 PLUGIN_KEY = pytest.StashKey["QwenPerfPlugin"]()
 ITEM_RUNS_KEY = pytest.StashKey[list[RunRecord]]()
@@ -79,12 +86,23 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     plugin = QwenPerfPlugin(config, settings, target)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        # An xdist worker loads the controller's one simulator, and shares the image budget.
+        if target.kind == "simulator" and workerinput.get(SIM_URL_KEY):
+            target.url = str(workerinput[SIM_URL_KEY])
+        plugin.budget_share = int(workerinput.get("workercount", 1))
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "qwenperf-session")
+    if workerinput is None and config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistController(plugin), "qwenperf-xdist")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     plugin = config.stash.get(PLUGIN_KEY, None)
+    xdist_glue = config.pluginmanager.get_plugin("qwenperf-xdist")
+    if xdist_glue is not None:
+        config.pluginmanager.unregister(xdist_glue)
     if plugin is not None:
         plugin.close()
         config.pluginmanager.unregister(plugin)
@@ -124,6 +142,10 @@ class QwenPerfPlugin:
         self.target = target
         self.runs: list[RunRecord] = []
         self.images_reserved = 0
+        #: Under xdist each worker may use 1/workercount of the image cap.
+        self.budget_share = 1
+        self.xdist_workers = 0
+        self.missing_tests: list[str] = []
         self.started_at = time.time()
         self.summary: SessionSummary | None = None
         self.written: list[Path] = []
@@ -155,12 +177,21 @@ class QwenPerfPlugin:
     def reserve_images(self, plan: RunPlan) -> None:
         cap: int | None = self.settings["max_images"]
         wanted = plan.images_requested
-        if cap is not None and self.images_reserved + wanted > cap:
+        if cap is None:
+            self.images_reserved += wanted
+            return
+        share = cap // self.budget_share
+        if self.images_reserved + wanted > share:
+            of_cap = f"the {cap} allowed by {self.settings.sources['max_images']}"
+            if self.budget_share > 1:
+                of_cap = (
+                    f"this xdist worker's share ({share}) of {of_cap} split over "
+                    f"{self.budget_share} workers"
+                )
             raise ConfigError(
                 f"this run would request {wanted} images ({plan.config.requests} measured + "
-                f"{plan.config.warmup} warm-up), but {self.images_reserved} of the "
-                f"{cap} allowed by {self.settings.sources['max_images']} are already used; "
-                "nothing was sent. Raise the cap or lower requests"
+                f"{plan.config.warmup} warm-up), but {self.images_reserved} of {of_cap} are "
+                "already used; nothing was sent. Raise the cap or lower requests"
             )
         self.images_reserved += wanted
 
@@ -276,6 +307,8 @@ class QwenPerfPlugin:
                 "api_key_source": self.settings.api_key_source,
             },
             exit_status=exitstatus,
+            missing_tests=list(self.missing_tests),
+            concurrency=session_concurrency(self.runs, aggregate, self.xdist_workers),
         )
 
     # -- runs ---------------------------------------------------------------------------
@@ -398,3 +431,23 @@ def qwenperf(request: pytest.FixtureRequest) -> QwenPerf:
     except ConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
     return QwenPerf(plugin, item, thresholds, marker_kwargs)
+
+
+class XdistController:
+    """pytest-xdist glue, registered on the controller only when xdist is installed.
+
+    One simulator for all workers (its URL rides in the worker input), the number of
+    workers for the report, and the tests whose results a crashed worker took with it.
+    """
+
+    def __init__(self, plugin: QwenPerfPlugin) -> None:
+        self.plugin = plugin
+
+    def pytest_configure_node(self, node: Any) -> None:
+        self.plugin.xdist_workers += 1
+        target = self.plugin.target
+        if target.kind == "simulator":
+            node.workerinput[SIM_URL_KEY] = self.plugin.live_target().url
+
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        self.plugin.missing_tests.append(crashitem)

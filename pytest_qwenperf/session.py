@@ -6,6 +6,7 @@ reports as ``RunRecord.to_dict()``; nothing here imports pytest.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,3 +102,28 @@ class SessionSummary:
     @property
     def session_failed(self) -> bool:
         return self.session_verdict is not None and self.session_verdict.failed
+
+
+def _wall_interval(result: LoadResult) -> tuple[float, float]:
+    """A run's measured phase in Unix time (sample times may be simulated seconds)."""
+    scale = float(result.config.get("time_scale", 1.0))
+    return result.started_at, result.started_at + result.wall_time_s * scale
+
+
+def session_concurrency(
+    runs: list[RunRecord], aggregate: LoadResult | None, xdist_workers: int
+) -> dict[str, Any]:
+    """How much load the service saw at once: per run, and across parallel runs (xdist)."""
+    spans = sorted((_wall_interval(r.result), r.result.workers) for r in runs)
+    # Sorted by start, a run overlapping any later run overlaps the next one.
+    overlapped = any(b[0][0] < a[0][1] for a, b in itertools.pairwise(spans))
+    # The most requests that could be in flight at once: workers of the runs alive together.
+    configured_peak = max(
+        (sum(w for (b, e), w in spans if b <= begin < e) for (begin, _), _ in spans), default=0
+    )
+    return {
+        "xdist_workers": xdist_workers,
+        "runs_overlapped": overlapped,
+        "configured_peak": configured_peak,
+        "measured_peak_in_flight": None if aggregate is None else aggregate.max_in_flight,
+    }
