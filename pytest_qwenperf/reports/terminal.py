@@ -1,13 +1,19 @@
-"""The terminal header line and summary table (also used by ``qwenperf report``)."""
+"""The terminal header line and summary table (also used by ``qwenperf report``).
+
+The table renders anything shaped like a session (:class:`SummaryLike`): the live
+:class:`~pytest_qwenperf.session.SessionSummary` the plugin holds, or the read model of a saved
+JSON report (:mod:`pytest_qwenperf.reports.saved`), which has the metric values but may have
+no samples. Either way the numbers are the ones ``LoadResult`` computed; nothing here does.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from pytest_qwenperf.gates import Verdict
-from pytest_qwenperf.metrics.result import LoadResult
-from pytest_qwenperf.session import RunRecord, SessionSummary, TargetInfo
+from pytest_qwenperf.metrics.result import SelfCheck
+from pytest_qwenperf.session import TargetInfo
 from pytest_qwenperf.units import format_duration, format_rate, format_throughput
 
 COLUMNS = (
@@ -24,6 +30,79 @@ COLUMNS = (
     "img/s",
     "verdict",
 )
+
+
+class ResultLike(Protocol):
+    """What the summary reads of a result (``LoadResult`` or a saved report's run)."""
+
+    @property
+    def n(self) -> int: ...
+    @property
+    def planned(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def workers(self) -> int: ...
+    @property
+    def rate(self) -> float | None: ...
+    @property
+    def interrupted(self) -> bool: ...
+    @property
+    def deadline_hit(self) -> bool: ...
+    @property
+    def late_starts(self) -> int: ...
+    @property
+    def max_in_flight(self) -> int: ...
+    @property
+    def selfcheck(self) -> SelfCheck | None: ...
+    @property
+    def success_rate(self) -> float | None: ...
+    @property
+    def timeout_rate(self) -> float | None: ...
+    @property
+    def error_5xx_rate(self) -> float | None: ...
+    @property
+    def p50(self) -> float | None: ...
+    @property
+    def p95(self) -> float | None: ...
+    @property
+    def p99(self) -> float | None: ...
+    @property
+    def max(self) -> float | None: ...
+    @property
+    def throughput(self) -> float | None: ...
+
+
+class RunLike(Protocol):
+    """One run: ``RunRecord`` or a saved report's run."""
+
+    @property
+    def test_id(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def result(self) -> ResultLike: ...
+    @property
+    def verdict(self) -> Verdict | None: ...
+
+
+class SummaryLike(Protocol):
+    """A session: ``SessionSummary`` or a saved report."""
+
+    @property
+    def target(self) -> TargetInfo: ...
+    @property
+    def runs(self) -> Sequence[RunLike]: ...
+    @property
+    def gate_mode(self) -> str: ...
+    @property
+    def aggregate(self) -> ResultLike | None: ...
+    @property
+    def session_verdict(self) -> Verdict | None: ...
+    @property
+    def interrupted(self) -> bool: ...
+    @property
+    def missing_tests(self) -> Sequence[str]: ...
 
 
 def header_line(target: TargetInfo, values: Mapping[str, Any]) -> str:
@@ -56,7 +135,7 @@ def verdict_word(verdict: Verdict | None) -> str:
     return verdict.status.upper()
 
 
-def load_cell(result: LoadResult) -> str:
+def load_cell(result: ResultLike) -> str:
     """``c=10``: closed loop at concurrency 10; ``5/s``: open loop at 5 requests per second."""
     if result.mode == "open" and result.rate is not None:
         return f"{result.rate:g}/s"
@@ -65,7 +144,7 @@ def load_cell(result: LoadResult) -> str:
     return result.mode
 
 
-def result_row(label: str, result: LoadResult, verdict: str, load: str | None = None) -> list[str]:
+def result_row(label: str, result: ResultLike, verdict: str, load: str | None = None) -> list[str]:
     return [
         label,
         load or load_cell(result),
@@ -97,7 +176,7 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str] = COLUMNS) -> lis
     return lines
 
 
-def run_notes(record: RunRecord) -> list[str]:
+def run_notes(record: RunLike) -> list[str]:
     """What a reader must know beyond the row: interruptions, late starts, a suspect client."""
     result = record.result
     notes = []
@@ -115,7 +194,7 @@ def run_notes(record: RunRecord) -> list[str]:
     return notes
 
 
-def summary_lines(summary: SessionSummary, verbose: bool = False) -> list[str]:
+def summary_lines(summary: SummaryLike, verbose: bool = False) -> list[str]:
     """What a person reads first: target, one row per run, breaches, the session verdict."""
     lines = [
         f"target: {summary.target.describe()} | api {summary.target.api} | "
