@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_qwenperf import LoadConfig, Outcome, run_load
+from pytest_qwenperf import LoadConfig, LoadResult, Outcome, run_load
 from pytest_qwenperf.simulator import FAULTS, Simulator
 
 NO_FAULTS = {f"{name}_rate": 0.0 for name in FAULTS}
@@ -52,7 +52,7 @@ SIM_FAULTS = [
 ]
 
 
-def _run(config: LoadConfig) -> tuple[list[str], float, object]:
+def _run(config: LoadConfig) -> tuple[list[str], float, LoadResult]:
     before = set(threading.enumerate())
     began = time.monotonic()
     result = run_load(config)
@@ -80,7 +80,7 @@ def test_simulator_fault_is_classified_within_the_deadline(
     finally:
         sim.configure(**NO_FAULTS)
     assert not left
-    for sample in result.samples:  # type: ignore[attr-defined]
+    for sample in result.samples:
         assert sample.outcome in expected, sample
         assert sample.latency <= DEADLINE + 0.3
         if sample.outcome is Outcome.TIMEOUT:
@@ -94,10 +94,10 @@ def test_overloaded_simulator_throttles(sim: Simulator) -> None:
         _left, _took, result = _run(LoadConfig(url=sim.url, requests=6, workers=6, timeout=2.0))
     finally:
         sim.configure(slots=0, max_queue=-1)
-    outcomes = {s.outcome for s in result.samples}  # type: ignore[attr-defined]
+    outcomes = {s.outcome for s in result.samples}
     assert Outcome.THROTTLED in outcomes
     assert outcomes <= {Outcome.OK, Outcome.THROTTLED}
-    throttled = [s for s in result.samples if s.outcome is Outcome.THROTTLED]  # type: ignore[attr-defined]
+    throttled = [s for s in result.samples if s.outcome is Outcome.THROTTLED]
     assert all(s.status == 429 and s.error_code for s in throttled)
 
 
@@ -113,7 +113,7 @@ def test_client_latency_matches_server_ground_truth(sim: Simulator, api: str) ->
     left, _took, result = _run(LoadConfig(url=sim.url, api=api, requests=200, workers=4))
     assert not left
     truth = {record["request_id"]: record for record in sim.stats()}
-    samples = result.samples  # type: ignore[attr-defined]
+    samples = result.samples
     assert len(samples) == 200
     assert len(truth) == 200
     for sample in samples:
@@ -131,7 +131,7 @@ def test_async_ground_truth_has_service_times(sim: Simulator) -> None:
         )
     )
     assert not left
-    for sample in result.samples:  # type: ignore[attr-defined]
+    for sample in result.samples:
         assert sample.ok
         assert sample.extra["task_id"]
         assert sample.extra["polls"] >= 1
@@ -151,12 +151,12 @@ def test_ten_thousand_requests_at_200_workers(sim: Simulator) -> None:
     finally:
         sim.configure(median=10.0)
     assert not left, left
-    samples = result.samples  # type: ignore[attr-defined]
+    samples = result.samples
     assert len(samples) == 10_000
     assert [s.index for s in samples] == list(range(10_000))
     assert all(s.ok for s in samples)
     assert len({s.extra["request_id"] for s in samples}) == 10_000
     assert len(sim.stats()) == 10_000
-    assert result.max_in_flight == 200  # type: ignore[attr-defined]
-    assert result.selfcheck is not None  # type: ignore[attr-defined]
-    print(f"10,000 requests at 200 workers in {took:.1f} s; {result.selfcheck}")  # type: ignore[attr-defined]
+    assert result.max_in_flight == 200
+    assert result.selfcheck is not None
+    print(f"10,000 requests at 200 workers in {took:.1f} s; {result.selfcheck}")
