@@ -56,9 +56,11 @@ ITEM_RUNS_KEY = pytest.StashKey[list[RunRecord]]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("qwenperf", "Qwen-Image performance gates (pytest-qwenperf)")
     for spec in OPTIONS:
+        # One help text for the option and its ini key; argparse %-formats option help.
+        option_help = spec.help.replace("%", "%%")
         if spec.flag_only:
             group.addoption(
-                spec.option, action="store_true", dest=spec.ini, default=None, help=spec.help
+                spec.option, action="store_true", dest=spec.ini, default=None, help=option_help
             )
             parser.addini(spec.ini, help=spec.help, type="bool", default=False)
         else:
@@ -68,7 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 dest=spec.ini,
                 default=None,
                 metavar=spec.metavar,
-                help=spec.help,
+                help=option_help,
             )
             parser.addini(spec.ini, help=spec.help, type="string", default="")
 

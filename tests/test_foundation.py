@@ -9,6 +9,7 @@ import pytest
 
 from pytest_qwenperf import __version__
 from pytest_qwenperf.plugin import QWENPERF_MARKER, SLA_MARKER
+from pytest_qwenperf.settings import OPTIONS
 
 
 def test_help_lists_the_qwenperf_group(pytester: pytest.Pytester) -> None:
