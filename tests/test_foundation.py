@@ -15,8 +15,15 @@ from pytest_qwenperf.settings import OPTIONS
 def test_help_lists_the_qwenperf_group(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(
-        ["*Qwen-Image performance gates (pytest-qwenperf)*", "*--qwenperf-url*"]
+        [
+            "*Qwen-Image performance gates (pytest-qwenperf)*",
+            "*--qwenperf-url*",
+            "*--qwenperf-sla*timeout_rate<=5%*",
+        ]
     )
+    for spec in OPTIONS:
+        assert spec.option in result.stdout.str()
+        assert spec.ini in result.stdout.str()
     assert result.ret == 0
 
 
