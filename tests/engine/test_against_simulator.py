@@ -103,8 +103,11 @@ def test_overloaded_simulator_throttles(sim: Simulator) -> None:
 
 #: Client latency minus the server's arrival-to-image-ready time, per request. Physically >= 0
 #: (the client sent before the server saw the request and cannot read the image before it
-#: exists); the upper bound allows for the in-process simulator sharing the GIL on 2 cores.
-GROUND_TRUTH_TOLERANCE_S = 0.050
+#: exists). Upper bounds: every request within 100 ms and the median within 10 ms; they allow
+#: for the in-process simulator sharing the GIL with the client on 2 noisy cores (the clean
+#: figure, simulator in its own process, is in docs/engine.md: p50 1.5 ms, p99 4.2 ms).
+GROUND_TRUTH_MAX_EXCESS_S = 0.100
+GROUND_TRUTH_MEDIAN_EXCESS_S = 0.010
 
 
 @pytest.mark.parametrize("api", ["dashscope", "openai"])
@@ -116,12 +119,16 @@ def test_client_latency_matches_server_ground_truth(sim: Simulator, api: str) ->
     samples = result.samples
     assert len(samples) == 200
     assert len(truth) == 200
+    excesses: list[float] = []
     for sample in samples:
         assert sample.ok
         record = truth[sample.extra["request_id"]]
         server_s = record["gen_end"] - record["arrival"]
         excess = sample.latency - server_s
-        assert 0.0 <= excess <= GROUND_TRUTH_TOLERANCE_S, (sample, record)
+        assert 0.0 <= excess <= GROUND_TRUTH_MAX_EXCESS_S, (sample, record)
+        excesses.append(excess)
+    excesses.sort()
+    assert excesses[len(excesses) // 2] <= GROUND_TRUTH_MEDIAN_EXCESS_S
 
 
 def test_async_ground_truth_has_service_times(sim: Simulator) -> None:
