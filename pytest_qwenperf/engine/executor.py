@@ -187,37 +187,41 @@ def execute(
         extra["task_id"] = task_id
     if polls:
         extra["polls"] = polls
-    common = {
-        "index": index,
-        "prompt": prompt,
-        "intended_start": intended_start - ctx.t0,
-        "start": start - ctx.t0,
-        "end": end - ctx.t0,
-        "attempts": tuple(attempts),
-        "bytes_received": received,
-        "warmup": warmup,
-    }
+    rel_intended, rel_start, rel_end = intended_start - ctx.t0, start - ctx.t0, end - ctx.t0
     if isinstance(step, Succeeded):
         return Sample(
+            index=index,
+            prompt=prompt,
             outcome=Outcome.OK,
             status=step.status,
+            attempts=tuple(attempts),
             image_urls=step.image_urls,
+            bytes_received=received,
             service_submit_time=step.service_submit_time,
             service_scheduled_time=step.service_scheduled_time,
             service_end_time=step.service_end_time,
             service_queue_s=step.service_queue_s,
             service_generation_s=step.service_generation_s,
+            warmup=warmup,
             extra=extra,
-            **common,  # type: ignore[arg-type]
+            intended_start=rel_intended,
+            start=rel_start,
+            end=rel_end,
         )
-    assert isinstance(step, Failed)
     if step.outcome is Outcome.TIMEOUT and cut_by_run_deadline:
         extra["cut_by_run_deadline"] = True
     return Sample(
+        index=index,
+        prompt=prompt,
         outcome=step.outcome,
         status=step.status,
         error_code=step.error_code,
         error_message=step.message,
+        attempts=tuple(attempts),
+        bytes_received=received,
+        warmup=warmup,
         extra=extra,
-        **common,  # type: ignore[arg-type]
+        intended_start=rel_intended,
+        start=rel_start,
+        end=rel_end,
     )

@@ -151,11 +151,8 @@ class WorkerPool:
         deadline_hit = False
         try:
             now = time.monotonic()
-            if ctx.stop.is_set():
-                pass
-            elif ctx.run_deadline is not None and now >= ctx.run_deadline:
-                deadline_hit = True
-            else:
+            deadline_hit = ctx.run_deadline is not None and now >= ctx.run_deadline
+            if not ctx.stop.is_set() and not deadline_hit:
                 with self._lock:
                     self._in_flight += 1
                     if self._in_flight > self._phase.max_in_flight:

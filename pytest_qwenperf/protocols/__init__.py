@@ -44,20 +44,18 @@ def make_adapter(
 ) -> Adapter:
     """The adapter ``api`` for ``url``; ValueError for an unknown API or an unusable URL."""
     name = detect_api(url, api)
+    common: dict[str, Any] = {
+        "model": model,
+        "api_key": api_key,
+        "size": size,
+        "images": images,
+        "parameters": parameters,
+    }
     if name == "dashscope-async":
-        return DashScopeAsyncAdapter(
-            url,
-            model=model,
-            api_key=api_key,
-            size=size,
-            images=images,
-            parameters=parameters,
-            poll_intervals=poll_intervals,
-        )
-    cls = ADAPTERS[name]
-    return cls(  # type: ignore[call-arg]
-        url, model=model, api_key=api_key, size=size, images=images, parameters=parameters
-    )
+        return DashScopeAsyncAdapter(url, poll_intervals=poll_intervals, **common)
+    if name == "openai":
+        return OpenAIImagesAdapter(url, **common)
+    return DashScopeAdapter(url, **common)
 
 
 __all__ = [
