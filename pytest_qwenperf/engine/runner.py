@@ -109,10 +109,10 @@ def run_load(
         wait_phase()
         return stats
 
-    watchdog.start()
-    pool.start()
     try:
         try:
+            watchdog.start()
+            pool.start()
             if config.warmup:
                 run_phase(config.warmup, True)
             if not internal_stop.is_set():

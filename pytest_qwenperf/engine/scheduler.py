@@ -91,7 +91,8 @@ class WorkerPool:
             self._queue.put(None)
         limit = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(max(0.0, limit - time.monotonic()))
+            if thread.ident is not None:  # started
+                thread.join(max(0.0, limit - time.monotonic()))
 
     def alive(self) -> int:
         return sum(t.is_alive() for t in self._threads)
@@ -239,7 +240,8 @@ class Dispatcher:
         self._thread.start()
 
     def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         ctx, pool = self._ctx, self._pool
@@ -280,7 +282,8 @@ class Ticker:
         self._thread.start()
 
     def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         # Bounded: one tick per TICK_S, ends when the phase ends (at most ~1 day of ticks).

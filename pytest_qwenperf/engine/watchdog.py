@@ -28,7 +28,8 @@ class Watchdog:
 
     def close(self) -> None:
         self._done.set()
-        self._thread.join(timeout=5.0)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=5.0)
 
     def register(self, handle: InFlight) -> None:
         with self._lock:
