@@ -49,7 +49,12 @@ class ReportOutputs:
     include_samples: bool = True
 
 
-def _reason(exc: OSError) -> str:
+def _reason(exc: OSError, path: Path) -> str:
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        # mkdir's "File exists" names no culprit: say which part of the path is a file
+        for parent in path.parents:
+            if parent.exists() and not parent.is_dir():
+                return f"{str(parent)!r} is a file, not a folder"
     return exc.strerror or str(exc) or type(exc).__name__
 
 
@@ -103,7 +108,7 @@ def write_reports(summary: SessionSummary, outputs: ReportOutputs) -> list[Path]
             else:
                 write_atomic(path, text)
         except OSError as exc:
-            problems.append(f"{source}: cannot {verb} {str(path)!r}: {_reason(exc)}")
+            problems.append(f"{source}: cannot {verb} {str(path)!r}: {_reason(exc, path)}")
             continue
         written.append(path)
     if problems:
