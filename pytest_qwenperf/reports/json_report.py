@@ -26,6 +26,7 @@ import json
 import math
 import os
 import platform
+import re
 from collections.abc import Mapping
 from importlib import metadata, resources
 from typing import Any
@@ -83,6 +84,11 @@ DEFINITIONS: dict[str, str] = {
         "(e.g. p95 when more than 5% of requests produced no image)"
     ),
 }
+
+
+#: Sample lists are written one sample per line: readable, diffable, and about ten times
+#: faster than indenting 100,000 small objects (``indent`` disables json's C encoder).
+_SAMPLE_LISTS = ("samples", "warmup_samples")
 
 
 def environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -234,13 +240,51 @@ def build_report(
         "runs": [run_entry(r, include_samples) for r in summary.runs],
         "aggregate": aggregate,
     }
-    return plain(report)  # type: ignore[no-any-return]
+    # Samples are plain JSON already (Sample.to_dict); walking 100,000 of them costs a second.
+    detached = [
+        {key: run["result"].pop(key) for key in _SAMPLE_LISTS if key in run["result"]}
+        for run in report["runs"]
+    ]
+    document: dict[str, Any] = plain(report)
+    for run, lists in zip(document["runs"], detached, strict=True):
+        run["result"].update(lists)
+    return document
 
 
 def render_json(summary: SessionSummary, include_samples: bool = True) -> str:
-    """The report as text: UTF-8-ready, no NaN/Infinity literals (``allow_nan=False``)."""
+    """The report as text: UTF-8-ready, no NaN/Infinity literals (``allow_nan=False``).
+
+    Indented, except that each sample takes one line.
+    """
     document = build_report(summary, include_samples)
-    return json.dumps(document, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
+    lists: dict[str, list[Any]] = {}
+    for number, run in enumerate(document["runs"]):
+        for key in _SAMPLE_LISTS:
+            if key in run["result"]:
+                token = f"@@qwenperf-{key}-{number}@@"
+                lists[token] = run["result"][key]
+                run["result"][key] = token
+    text = json.dumps(document, ensure_ascii=False, allow_nan=False, indent=2)
+    if not lists:
+        return text + "\n"
+    compact = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+
+    def expand(match: re.Match[str]) -> str:
+        items = lists[match.group(2)]
+        if not items:
+            return "[]"
+        pad = match.group(1) + "  "
+        body = (",\n" + pad).join(compact.encode(item) for item in items)
+        return f"[\n{pad}{body}\n{match.group(1)}]"
+
+    # a token is a whole JSON string value on its own line: ``<indent>"samples": "@@...@@"``
+    pattern = re.compile(r'(?m)^( *)"(?:warmup_)?samples": "(@@qwenperf-[a-z_]+-\d+@@)"')
+
+    def replace(match: re.Match[str]) -> str:
+        key = match.group(0).split('"')[1]
+        return f'{match.group(1)}"{key}": {expand(match)}'
+
+    return pattern.sub(replace, text) + "\n"
 
 
 def load_schema() -> dict[str, Any]:
