@@ -29,6 +29,7 @@ from pytest_qwenperf.session import (
     session_concurrency,
 )
 from pytest_qwenperf.settings import OPTIONS, Settings, resolve_settings
+from pytest_qwenperf.simproc import SimulatorProcess, SimulatorStartError
 from pytest_qwenperf.timescale import config_to_wall, result_to_simulated
 
 QWENPERF_MARKER = (
@@ -152,22 +153,22 @@ class QwenPerfPlugin:
         self.summary: SessionSummary | None = None
         self.written: list[Path] = []
         self.report_errors: list[str] = []
-        self._simulator: Any = None
+        self._simulator: SimulatorProcess | None = None
 
     # -- target -------------------------------------------------------------------------
     def live_target(self) -> TargetInfo:
         """The target with a URL: starts the embedded simulator the first time it is needed."""
         if self.target.kind == "simulator" and not self.target.url:
-            from pytest_qwenperf.simulator import Simulator
-
-            simulator = Simulator(
+            simulator = SimulatorProcess(
                 profile=self.target.profile or "healthy",
                 time_scale=self.target.time_scale,
                 api_key=self.settings.api_key,
             )
-            simulator.start()
             self._simulator = simulator
-            self.target.url = simulator.url
+            try:
+                self.target.url = simulator.start()
+            except SimulatorStartError as exc:
+                raise ConfigError(str(exc)) from None
         return self.target
 
     def close(self) -> None:
@@ -243,6 +244,7 @@ class QwenPerfPlugin:
         self.summary = summary
         if summary.session_failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        summary.exit_status = int(session.exitstatus)
         self.write_reports(session)
 
     def write_reports(self, session: pytest.Session) -> None:
@@ -270,6 +272,7 @@ class QwenPerfPlugin:
         try:
             self.written = write_reports(self.summary, outputs)
         except ReportWriteError as exc:
+            self.written = list(getattr(exc, "written", []))
             self.report_errors.append(str(exc))
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -120,6 +120,7 @@ class SavedReport:
     session_verdict: Verdict | None
     interrupted: bool
     missing_tests: list[str]
+    concurrency: Mapping[str, Any]
     tool_version: str
     created_at: str
     samples_included: bool
@@ -177,6 +178,7 @@ class SavedReport:
             session_verdict=agg_verdict,
             interrupted=bool(data["interrupted"]),
             missing_tests=[str(t) for t in data.get("missing_tests", [])],
+            concurrency=dict(session.get("concurrency") or {}),
             tool_version=str(data["tool"]["version"]),
             created_at=str(data.get("created_at", "")),
             samples_included=bool(data.get("samples_included", False)),

@@ -103,6 +103,8 @@ class SummaryLike(Protocol):
     def interrupted(self) -> bool: ...
     @property
     def missing_tests(self) -> Sequence[str]: ...
+    @property
+    def concurrency(self) -> Mapping[str, Any]: ...
 
 
 def header_line(target: TargetInfo, values: Mapping[str, Any]) -> str:
@@ -194,6 +196,21 @@ def run_notes(record: RunLike) -> list[str]:
     return notes
 
 
+def concurrency_lines(concurrency: Mapping[str, Any]) -> list[str]:
+    """Under pytest-xdist: how many processes sent load, and whether their runs overlapped."""
+    workers = concurrency.get("xdist_workers") or 0
+    if not workers:
+        return []
+    if concurrency.get("runs_overlapped"):
+        return [
+            f"xdist: {workers} workers; runs overlapped, so the service saw up to "
+            f"{concurrency.get('measured_peak_in_flight')} requests in flight at once "
+            f"(configured peak {concurrency.get('configured_peak')}): each run's latency "
+            "includes the load of the runs beside it"
+        ]
+    return [f"xdist: {workers} workers; no two runs overlapped in time"]
+
+
 def summary_lines(summary: SummaryLike, verbose: bool = False) -> list[str]:
     """What a person reads first: target, one row per run, breaches, the session verdict."""
     lines = [
@@ -215,6 +232,7 @@ def summary_lines(summary: SummaryLike, verbose: bool = False) -> list[str]:
         "load: c=N closed loop (a concurrency measurement), R/s open loop (latency "
         "at a request rate, from the intended start)"
     )
+    lines += concurrency_lines(summary.concurrency)
     for record in summary.runs:
         notes = run_notes(record)
         verdict = record.verdict
