@@ -8,29 +8,23 @@ Two signals, measured during the measured phase:
   vs intended dispatch time; closed loop: oversleep of a 10 ms ticker thread).
 
 ``client_bound`` when lag p99 > 50 ms, or lag p99 > 5% of the median successful latency (and
-over 5 ms), or CPU >= 0.9 cores. Then the note says the measurement is suspect.
+over 5 ms), or CPU >= 0.9 cores over a run of at least 1 s. Then the note says the
+measurement is suspect.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from pytest_qwenperf.metrics.result import SelfCheck
+from pytest_qwenperf.metrics.stats import percentile
 
 LAG_P99_LIMIT_S = 0.050
 LAG_FRACTION_OF_MEDIAN = 0.05
 LAG_FLOOR_S = 0.005
 CPU_LIMIT = 0.9
-
-
-def nearest_rank(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile x[ceil(p*n)] of ``values`` (0.0 when empty)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
+#: The CPU signal is judged only for runs at least this long (wall seconds).
+CPU_MIN_WALL_S = 1.0
 
 
 def evaluate(
@@ -40,7 +34,7 @@ def evaluate(
     median_latency_s: float | None,
 ) -> SelfCheck:
     cpu = cpu_seconds / wall_seconds if wall_seconds > 0 else 0.0
-    lag_p99 = nearest_rank(lags, 0.99)
+    lag_p99 = percentile(sorted(lags), 0.99) or 0.0
     lag_max = max(lags) if lags else 0.0
     reasons: list[str] = []
     if lag_p99 > LAG_P99_LIMIT_S:
@@ -54,7 +48,8 @@ def evaluate(
             f"scheduler lag p99 {lag_p99 * 1000:.0f} ms > 5% of the median latency "
             f"{median_latency_s * 1000:.0f} ms"
         )
-    if cpu >= CPU_LIMIT:
+    # Over a very short run, thread start-up alone fills the CPU figure: it says nothing.
+    if cpu >= CPU_LIMIT and wall_seconds >= CPU_MIN_WALL_S:
         reasons.append(f"client CPU {cpu:.2f} cores (saturated)")
     note = None
     if reasons:

@@ -217,3 +217,7 @@ def test_selfcheck_is_reported_and_flags_a_lagging_client() -> None:
     healthy = evaluate(0.2, 10.0, [0.002] * 100, median_latency_s=5.0)
     assert not healthy.client_bound
     assert healthy.note is None
+    # over a run too short to judge, thread start-up alone looks like a busy CPU
+    short = evaluate(cpu_seconds=0.1, wall_seconds=0.1, lags=[0.001] * 10, median_latency_s=0.05)
+    assert not short.client_bound
+    assert short.cpu_utilisation == 1.0
