@@ -80,10 +80,16 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+#: Headers echoed first (echo_headers mode), so a client that truncates long error messages
+#: still receives the credentials in the part it keeps: the worst case for a leak test.
+ECHO_FIRST = ("authorization", "x-api-key", "x-dashscope-apikey")
+
+
 def echo_suffix(headers: Mapping[str, str] | None) -> str:
     if headers is None:
         return ""
-    return " [request headers: " + json.dumps(dict(headers), ensure_ascii=False) + "]"
+    ordered = sorted(headers.items(), key=lambda kv: kv[0].lower() not in ECHO_FIRST)
+    return " [request headers: " + json.dumps(dict(ordered), ensure_ascii=False) + "]"
 
 
 def dashscope_error(
