@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from pytest_qwenperf.metrics.stats import percentile
@@ -125,7 +126,6 @@ def test_same_runs_and_verdicts_with_and_without_xdist(pytester: pytest.Pytester
 
 
 def test_crashed_worker_is_named_in_a_valid_report(pytester: pytest.Pytester) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     pytester.makepyfile(
         test_crash="""
         import os
