@@ -180,6 +180,24 @@ def error_from_body(response: HttpResponse) -> Failed:
     )
 
 
+def success_json(response: HttpResponse) -> tuple[Any, str | None] | Failed:
+    """A 200 response's decoded JSON body and its ``x-request-id``, or the :class:`Failed`
+    step for a non-200 response or a 200 whose body is not JSON."""
+    header_id = response.header("x-request-id")
+    if response.status != 200:
+        return error_from_body(response)
+    try:
+        return parse_json(response.body), header_id
+    except ValueError:
+        return Failed(
+            Outcome.INVALID_RESPONSE,
+            200,
+            "InvalidJSON",
+            f"200 with a body that is not JSON: {text_snippet(response.body, 80)!r}",
+            header_id,
+        )
+
+
 def image_ref(url: str) -> str:
     """How an image is recorded on a sample: a URL without its (signed) query string, or for
     inline base64 data a short placeholder (never megabytes of image per sample)."""

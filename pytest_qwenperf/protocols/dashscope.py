@@ -17,10 +17,8 @@ from pytest_qwenperf.protocols.base import (
     HttpResponse,
     Step,
     auth_headers,
-    error_from_body,
     image_ref,
-    parse_json,
-    text_snippet,
+    success_json,
     with_service_times,
 )
 from pytest_qwenperf.protocols.urls import DASHSCOPE_PREFIX, base_url
@@ -87,19 +85,10 @@ class _SyncCall(Call):
 
 def interpret_generation(response: HttpResponse) -> Step:
     """A multimodal-generation response as a final step."""
-    if response.status != 200:
-        return error_from_body(response)
-    header_id = response.header("x-request-id")
-    try:
-        data = parse_json(response.body)
-    except ValueError:
-        return Failed(
-            Outcome.INVALID_RESPONSE,
-            200,
-            "InvalidJSON",
-            f"200 with a body that is not JSON: {text_snippet(response.body, 80)!r}",
-            header_id,
-        )
+    decoded = success_json(response)
+    if isinstance(decoded, Failed):
+        return decoded
+    data, header_id = decoded
     if not isinstance(data, dict):
         return Failed(Outcome.INVALID_RESPONSE, 200, "InvalidJSON", "JSON body is not an object")
     request_id = data.get("request_id") if isinstance(data.get("request_id"), str) else None

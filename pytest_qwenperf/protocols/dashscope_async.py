@@ -21,10 +21,8 @@ from pytest_qwenperf.protocols.base import (
     PollAgain,
     Step,
     auth_headers,
-    error_from_body,
     image_ref,
-    parse_json,
-    text_snippet,
+    success_json,
     with_service_times,
 )
 from pytest_qwenperf.protocols.urls import DASHSCOPE_PREFIX, base_url
@@ -109,19 +107,10 @@ class _AsyncCall(Call):
         return self._submit
 
     def handle(self, response: HttpResponse) -> Step:
-        if response.status != 200:
-            return error_from_body(response)
-        header_id = response.header("x-request-id")
-        try:
-            data = parse_json(response.body)
-        except ValueError:
-            return Failed(
-                Outcome.INVALID_RESPONSE,
-                200,
-                "InvalidJSON",
-                f"200 with a body that is not JSON: {text_snippet(response.body, 80)!r}",
-                header_id,
-            )
+        decoded = success_json(response)
+        if isinstance(decoded, Failed):
+            return decoded
+        data, header_id = decoded
         output = data.get("output") if isinstance(data, dict) else None
         request_id = data.get("request_id") if isinstance(data, dict) else None
         request_id = request_id if isinstance(request_id, str) else header_id

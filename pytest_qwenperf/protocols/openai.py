@@ -19,10 +19,8 @@ from pytest_qwenperf.protocols.base import (
     Step,
     Succeeded,
     auth_headers,
-    error_from_body,
     image_ref,
-    parse_json,
-    text_snippet,
+    success_json,
 )
 from pytest_qwenperf.protocols.urls import OPENAI_PREFIX, base_url
 
@@ -75,19 +73,10 @@ class _OpenAICall(Call):
         return self._request
 
     def handle(self, response: HttpResponse) -> Step:
-        if response.status != 200:
-            return error_from_body(response)
-        request_id = response.header("x-request-id")
-        try:
-            data = parse_json(response.body)
-        except ValueError:
-            return Failed(
-                Outcome.INVALID_RESPONSE,
-                200,
-                "InvalidJSON",
-                f"200 with a body that is not JSON: {text_snippet(response.body, 80)!r}",
-                request_id,
-            )
+        decoded = success_json(response)
+        if isinstance(decoded, Failed):
+            return decoded
+        data, request_id = decoded
         images: list[str] = []
         items = data.get("data") if isinstance(data, dict) else None
         for item in items if isinstance(items, list) else ():
