@@ -19,6 +19,7 @@ from pytest_qwenperf.engine.runner import run_load
 from pytest_qwenperf.errors import ConfigError
 from pytest_qwenperf.gates import Threshold, evaluate
 from pytest_qwenperf.metrics.result import LoadResult, merge
+from pytest_qwenperf.prompts import BUILTIN_PROMPTS, load_prompt_file
 from pytest_qwenperf.protocols.urls import detect_api
 from pytest_qwenperf.reports.terminal import header_line, summary_lines
 from pytest_qwenperf.runs import RunPlan, build_plan, check_marker_kwargs, sla_thresholds
@@ -86,9 +87,10 @@ def pytest_configure(config: pytest.Config) -> None:
             ini={spec.key: config.getini(spec.ini) for spec in OPTIONS},
         )
         target = session_target(settings)
+        prompts = session_prompts(config, settings)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    plugin = QwenPerfPlugin(config, settings, target)
+    plugin = QwenPerfPlugin(config, settings, target, prompts)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None:
         # An xdist worker loads the controller's one simulator, and shares the image budget.
@@ -110,6 +112,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         plugin.close()
         config.pluginmanager.unregister(plugin)
         del config.stash[PLUGIN_KEY]
+
+
+def session_prompts(config: pytest.Config, settings: Settings) -> tuple[str, ...]:
+    """The --qwenperf-prompts file, read (and checked) once at start-up; an ini path is
+    relative to the rootdir, a command-line path to the directory pytest was started in."""
+    path: str | None = settings["prompts"]
+    if path is None:
+        return BUILTIN_PROMPTS
+    source = settings.sources["prompts"]
+    base = config.rootpath if source.startswith("ini") else config.invocation_params.dir
+    return load_prompt_file(Path(base) / Path(path).expanduser(), source=source)
 
 
 def session_target(settings: Settings) -> TargetInfo:
@@ -139,8 +152,15 @@ def session_target(settings: Settings) -> TargetInfo:
 class QwenPerfPlugin:
     """Session state: the target, the runs measured so far, the image budget."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, target: TargetInfo) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        target: TargetInfo,
+        prompts: tuple[str, ...] = BUILTIN_PROMPTS,
+    ) -> None:
         self.config = config
+        self.prompts = prompts
         self.settings = settings
         self.target = target
         self.runs: list[RunRecord] = []
@@ -333,6 +353,7 @@ class QwenPerfPlugin:
                 [("qwenperf marker", marker_kwargs), ("qwenperf.run()", overrides)],
                 thresholds,
                 Path(str(item.path)).parent,
+                self.prompts,
             )
             self.reserve_images(plan)
         except ConfigError as exc:

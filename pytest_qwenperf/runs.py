@@ -126,18 +126,17 @@ def build_plan(
     layers: Sequence[tuple[str, Mapping[str, object]]],
     thresholds: Mapping[str, Threshold],
     test_dir: Path,
+    session_prompts: tuple[str, ...] = BUILTIN_PROMPTS,
 ) -> RunPlan:
     """Resolve one run. ``layers`` are (source, keywords), least specific first: the marker,
-    then run() keywords."""
+    then run() keywords. ``session_prompts``: the --qwenperf-prompts file's, read once."""
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for key in MARKER_KEYS:
         if key in OPTIONS_BY_KEY:
             values[key] = settings[key]
             sources[key] = settings.sources[key]
-    prompts: tuple[str, ...] = BUILTIN_PROMPTS
-    if settings["prompts"] is not None:
-        prompts = load_prompt_file(Path(settings["prompts"]), source=settings.sources["prompts"])
+    prompts = session_prompts
     images: tuple[str, ...] = ()
     for layer_source, kwargs in layers:
         for key, raw in kwargs.items():

@@ -161,3 +161,36 @@ def test_sla_marker_with_fixture_but_no_run_fails(pytester: pytest.Pytester) -> 
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*sla marker on a test that ran no qwenperf load*"])
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(None, "does not exist"), (b"\n \n", "is empty"), (b"\xff\xfe bad", "is not UTF-8")],
+)
+def test_bad_prompts_file_is_a_usage_error(
+    pytester: pytest.Pytester, content: bytes | None, problem: str
+) -> None:
+    if content is not None:
+        (pytester.path / "prompts.txt").write_bytes(content)
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest("--qwenperf-prompts=prompts.txt")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "--qwenperf-prompts: prompts file" in err
+    assert problem in err
+    assert "Traceback" not in err
+
+
+def test_prompts_file_from_ini_is_read_relative_to_the_rootdir(pytester: pytest.Pytester) -> None:
+    (pytester.path / "perf").mkdir()
+    (pytester.path / "perf" / "prompts.txt").write_text("一只猫\na red bicycle\n", "utf-8")
+    pytester.makeini("[pytest]\nqwenperf_prompts = perf/prompts.txt\n")
+    pytester.makepyfile(
+        """
+        def test_uses_the_file(qwenperf):
+            result = qwenperf.run(requests=4)
+            assert [s.prompt for s in result.samples] == ["一只猫", "a red bicycle"] * 2
+        """
+    )
+    result = pytester.runpytest("--qwenperf-sim-profile=fixed", "--qwenperf-workers=1")
+    result.assert_outcomes(passed=1)
