@@ -17,7 +17,7 @@ import pytest
 from pytest_qwenperf import progress as progress_mod
 from pytest_qwenperf.engine.runner import run_load
 from pytest_qwenperf.errors import ConfigError
-from pytest_qwenperf.gates import Threshold, evaluate
+from pytest_qwenperf.gates import evaluate
 from pytest_qwenperf.metrics.result import LoadResult, merge
 from pytest_qwenperf.prompts import BUILTIN_PROMPTS, load_prompt_file
 from pytest_qwenperf.protocols.urls import detect_api
@@ -31,6 +31,7 @@ from pytest_qwenperf.session import (
 )
 from pytest_qwenperf.settings import OPTIONS, Settings, resolve_settings
 from pytest_qwenperf.simproc import SimulatorProcess, SimulatorStartError
+from pytest_qwenperf.thresholds import Threshold
 from pytest_qwenperf.timescale import config_to_wall, result_to_simulated
 
 QWENPERF_MARKER = (

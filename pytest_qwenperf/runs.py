@@ -16,10 +16,10 @@ from typing import Any
 
 from pytest_qwenperf.engine.config import LoadConfig
 from pytest_qwenperf.errors import ConfigError
-from pytest_qwenperf.gates import Threshold, merge_thresholds, thresholds_from_kwargs
 from pytest_qwenperf.prompts import BUILTIN_PROMPTS, load_prompt_file
 from pytest_qwenperf.session import TargetInfo
 from pytest_qwenperf.settings import MARKER_KEYS, OPTIONS_BY_KEY, Settings
+from pytest_qwenperf.thresholds import Threshold, merge_thresholds, thresholds_from_kwargs
 
 #: Input images larger than this are refused (DashScope's own limit is 10 MB per image).
 MAX_IMAGE_BYTES = 10 * 1024 * 1024

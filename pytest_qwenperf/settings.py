@@ -17,7 +17,7 @@ from typing import Any
 
 from pytest_qwenperf.engine.config import APIS
 from pytest_qwenperf.errors import ConfigError
-from pytest_qwenperf.gates import Threshold, parse_sla_spec
+from pytest_qwenperf.thresholds import Threshold, parse_sla_spec
 from pytest_qwenperf.units import parse_duration
 
 GATE_MODES = ("point", "strict", "lenient")

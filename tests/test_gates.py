@@ -9,19 +9,18 @@ from collections.abc import Sequence
 import pytest
 
 from pytest_qwenperf.errors import ConfigError
-from pytest_qwenperf.gates import (
+from pytest_qwenperf.gates import Verdict, evaluate
+from pytest_qwenperf.metrics.result import METRIC_NAMES, LoadResult
+from pytest_qwenperf.metrics.sample import Outcome, Sample
+from pytest_qwenperf.thresholds import (
     GATE_METRICS,
     GATE_MODES,
     GATE_OPTION,
     Threshold,
-    Verdict,
-    evaluate,
     merge_thresholds,
     parse_sla_spec,
     thresholds_from_kwargs,
 )
-from pytest_qwenperf.metrics.result import METRIC_NAMES, LoadResult
-from pytest_qwenperf.metrics.sample import Outcome, Sample
 
 
 def result_of(

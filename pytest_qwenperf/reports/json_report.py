@@ -32,10 +32,10 @@ from importlib import metadata, resources
 from typing import Any
 
 from pytest_qwenperf._version import __version__
-from pytest_qwenperf.gates import GATE_METRICS
 from pytest_qwenperf.metrics.result import encode_float
 from pytest_qwenperf.redact import redact, sanitize_url
 from pytest_qwenperf.session import RunRecord, SessionSummary
+from pytest_qwenperf.thresholds import GATE_METRICS
 
 REPORT_FORMAT = "pytest-qwenperf/report"
 SCHEMA_VERSION = 1

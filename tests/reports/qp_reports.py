@@ -88,9 +88,10 @@ def make_summary(
     **sample_kwargs: Any,
 ) -> Any:
     """A SessionSummary built without the plugin (for unit tests of the renderers)."""
-    from pytest_qwenperf.gates import evaluate, parse_sla_spec
+    from pytest_qwenperf.gates import evaluate
     from pytest_qwenperf.metrics.result import LoadResult, merge
     from pytest_qwenperf.session import RunRecord, SessionSummary, TargetInfo
+    from pytest_qwenperf.thresholds import parse_sla_spec
 
     records = []
     for i in range(runs):

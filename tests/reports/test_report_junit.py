@@ -77,7 +77,8 @@ def test_inconclusive_says_what_the_gate_mode_decided(pytester: pytest.Pytester)
 
 
 def test_session_gates_and_incomplete_sessions_are_visible() -> None:
-    from pytest_qwenperf.gates import evaluate, parse_sla_spec
+    from pytest_qwenperf.gates import evaluate
+    from pytest_qwenperf.thresholds import parse_sla_spec
 
     summary = make_summary(runs=2)
     assert summary.aggregate is not None
