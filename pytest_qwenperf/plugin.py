@@ -18,7 +18,8 @@ from pytest_qwenperf import progress as progress_mod
 from pytest_qwenperf.engine.runner import run_load
 from pytest_qwenperf.errors import ConfigError
 from pytest_qwenperf.gates import evaluate
-from pytest_qwenperf.metrics.result import LoadResult, merge
+from pytest_qwenperf.metrics.merge import merge
+from pytest_qwenperf.metrics.result import LoadResult
 from pytest_qwenperf.prompts import BUILTIN_PROMPTS, load_prompt_file
 from pytest_qwenperf.protocols.urls import detect_api
 from pytest_qwenperf.reports.terminal import header_line, summary_lines

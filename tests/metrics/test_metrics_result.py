@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from qp_factory import make_result, make_sample
 
+from pytest_qwenperf.metrics.merge import merge
 from pytest_qwenperf.metrics.result import (
     METRIC_NAMES,
     RATE_OUTCOMES,
     LoadResult,
     SelfCheck,
-    merge,
 )
 from pytest_qwenperf.metrics.sample import Outcome
 

@@ -89,7 +89,8 @@ def make_summary(
 ) -> Any:
     """A SessionSummary built without the plugin (for unit tests of the renderers)."""
     from pytest_qwenperf.gates import evaluate
-    from pytest_qwenperf.metrics.result import LoadResult, merge
+    from pytest_qwenperf.metrics.merge import merge
+    from pytest_qwenperf.metrics.result import LoadResult
     from pytest_qwenperf.session import RunRecord, SessionSummary, TargetInfo
     from pytest_qwenperf.thresholds import parse_sla_spec
 
