@@ -7,7 +7,7 @@ import email.utils
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from pytest_qwenperf.engine.config import LoadConfig
@@ -33,7 +33,8 @@ class ExecContext:
     watchdog: Watchdog
     #: Absolute monotonic run deadline, or None.
     run_deadline: float | None
-    secrets: tuple[str | None, ...]
+    #: The API key and friends: never in a repr (pytest -l prints this object's locals).
+    secrets: tuple[str | None, ...] = field(repr=False)
 
 
 def parse_retry_after(value: str | None, now_wall: float | None = None) -> float | None:

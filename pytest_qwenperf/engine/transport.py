@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import socket
+import ssl
 import threading
 import time
 from typing import Any
@@ -108,6 +109,18 @@ class _TrackedHTTPPool(HTTPConnectionPool):
 
 class _TrackedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _TrackedHTTPSConnection
+
+    def _validate_conn(self, conn: Any) -> None:
+        if self.cert_reqs not in (ssl.CERT_NONE, "CERT_NONE", "NONE"):
+            super()._validate_conn(conn)
+            return
+        # --qwenperf-insecure was chosen explicitly and is warned about once, in the header
+        # and the reports. urllib3's per-request InsecureRequestWarning would instead turn
+        # every request into an error under `filterwarnings = error` (a per-test setting
+        # that no global filter can override), so connect as urllib3 does, without it.
+        HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:
+            conn.connect()
 
 
 class _TrackedAdapter(HTTPAdapter):

@@ -54,6 +54,11 @@ class HttpResponse:
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 
+    def __repr__(self) -> str:
+        # The body and headers are the server's words: a hostile or buggy server may echo
+        # the key in them, so a repr (pytest -l, logs) shows only their size.
+        return f"HttpResponse({self.status}, {len(self.headers)} headers, {len(self.body)} bytes)"
+
 
 @dataclass(frozen=True)
 class Succeeded:

@@ -16,6 +16,7 @@ from pytest_qwenperf.metrics.result import SelfCheck
 from pytest_qwenperf.session import TargetInfo
 from pytest_qwenperf.units import format_duration, format_rate, format_throughput
 
+INSECURE_WARNING = "WARNING: TLS verification is OFF (--qwenperf-insecure)"
 COLUMNS = (
     "run",
     "load",
@@ -124,7 +125,7 @@ def header_line(target: TargetInfo, values: Mapping[str, Any]) -> str:
     if target.kind == "simulator":
         parts.append("durations in simulated seconds")
     if target.insecure:
-        parts.append("WARNING: TLS verification is OFF (--qwenperf-insecure)")
+        parts.append(INSECURE_WARNING)
     return " | ".join(parts)
 
 
@@ -213,10 +214,13 @@ def concurrency_lines(concurrency: Mapping[str, Any]) -> list[str]:
 
 def summary_lines(summary: SummaryLike, verbose: bool = False) -> list[str]:
     """What a person reads first: target, one row per run, breaches, the session verdict."""
-    lines = [
+    first = (
         f"target: {summary.target.describe()} | api {summary.target.api} | "
         f"model {summary.target.model} | gate {summary.gate_mode}"
-    ]
+    )
+    if summary.target.insecure:
+        first += f" | {INSECURE_WARNING}"
+    lines = [first]
     rows = [result_row(r.label, r.result, verdict_word(r.verdict)) for r in summary.runs]
     if summary.aggregate is not None and len(summary.runs) > 1:
         rows.append(
