@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -53,6 +53,8 @@ REPORT_ATTR = "qwenperf_runs"
 #: Key of xdist's worker input carrying the URL of the controller's simulator.
 SIM_URL_KEY = "qwenperf_sim_url"
 
+T = TypeVar("T")
+
 PLUGIN_KEY = pytest.StashKey["QwenPerfPlugin"]()
 ITEM_RUNS_KEY = pytest.StashKey[list[RunRecord]]()
 
@@ -66,7 +68,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(
                 spec.option, action="store_true", dest=spec.ini, default=None, help=option_help
             )
-            parser.addini(spec.ini, help=spec.help, type="bool", default=False)
+            # a string, parsed by the setting itself, so a bad value names the ini key
+            parser.addini(spec.ini, help=spec.help, type="string", default="")
         else:
             group.addoption(
                 spec.option,
@@ -290,6 +293,7 @@ class QwenPerfPlugin:
             markdown=paths["markdown"],
             step_summary=None if step_summary is None else Path(step_summary),
             include_samples=not self.settings["no_samples"],
+            sources={key: self.settings.sources[key] for key in paths},
         )
         try:
             self.written = write_reports(self.summary, outputs)
@@ -339,6 +343,26 @@ class QwenPerfPlugin:
         )
 
     # -- runs ---------------------------------------------------------------------------
+    def plan(
+        self,
+        item: pytest.Item,
+        thresholds: Mapping[str, Threshold],
+        marker_kwargs: Mapping[str, object],
+        overrides: Mapping[str, object],
+    ) -> RunPlan:
+        """The run's plan, its images reserved; ConfigError when anything is wrong."""
+        check_marker_kwargs((), overrides, "qwenperf.run()")
+        plan = build_plan(
+            self.settings,
+            self.live_target(),
+            [("qwenperf marker", marker_kwargs), ("qwenperf.run()", overrides)],
+            thresholds,
+            Path(str(item.path)).parent,
+            self.prompts,
+        )
+        self.reserve_images(plan)
+        return plan
+
     def run(
         self,
         item: pytest.Item,
@@ -346,20 +370,8 @@ class QwenPerfPlugin:
         marker_kwargs: Mapping[str, object],
         overrides: Mapping[str, object],
     ) -> LoadResult:
-        try:
-            check_marker_kwargs((), overrides, "qwenperf.run()")
-            target = self.live_target()
-            plan = build_plan(
-                self.settings,
-                target,
-                [("qwenperf marker", marker_kwargs), ("qwenperf.run()", overrides)],
-                thresholds,
-                Path(str(item.path)).parent,
-                self.prompts,
-            )
-            self.reserve_images(plan)
-        except ConfigError as exc:
-            pytest.fail(str(exc), pytrace=False)
+        plan = fail_on_config_error(lambda: self.plan(item, thresholds, marker_kwargs, overrides))
+        target = self.target
         records = item.stash.setdefault(ITEM_RUNS_KEY, [])
         label = item.nodeid if not records else f"{item.nodeid} [run {len(records) + 1}]"
         wall_config = config_to_wall(plan.config, target.time_scale)
@@ -444,21 +456,36 @@ def qwenperf(request: pytest.FixtureRequest) -> QwenPerf:
     item = request.node
     if not isinstance(item, pytest.Item):  # pragma: no cover - function-scoped fixture
         raise TypeError("the qwenperf fixture is function-scoped")
+    marker_kwargs, thresholds = fail_on_config_error(lambda: read_markers(plugin, item))
+    return QwenPerf(plugin, item, thresholds, marker_kwargs)
+
+
+def read_markers(
+    plugin: QwenPerfPlugin, item: pytest.Item
+) -> tuple[Mapping[str, object], dict[str, Threshold]]:
+    """The test's qwenperf marker keywords and its thresholds, validated."""
     load_marker = item.get_closest_marker("qwenperf")
     sla_marker = item.get_closest_marker("sla")
+    marker_kwargs: Mapping[str, object] = {}
+    if load_marker is not None:
+        check_marker_kwargs(load_marker.args, load_marker.kwargs, "qwenperf marker")
+        marker_kwargs = load_marker.kwargs
+    thresholds = sla_thresholds(
+        plugin.settings,
+        () if sla_marker is None else sla_marker.args,
+        None if sla_marker is None else sla_marker.kwargs,
+    )
+    return marker_kwargs, thresholds
+
+
+def fail_on_config_error(make: Callable[[], T]) -> T:
+    """``make()``, or fail the current test with the ConfigError's message alone: no
+    traceback and no chained exception, so the message is printed once."""
     try:
-        marker_kwargs: Mapping[str, object] = {}
-        if load_marker is not None:
-            check_marker_kwargs(load_marker.args, load_marker.kwargs, "qwenperf marker")
-            marker_kwargs = load_marker.kwargs
-        thresholds = sla_thresholds(
-            plugin.settings,
-            () if sla_marker is None else sla_marker.args,
-            None if sla_marker is None else sla_marker.kwargs,
-        )
+        return make()
     except ConfigError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    return QwenPerf(plugin, item, thresholds, marker_kwargs)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 class XdistController:

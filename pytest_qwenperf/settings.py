@@ -26,6 +26,8 @@ ARRIVALS = ("constant", "poisson")
 #: Environment variables holding the API key, first found wins. There is no option for it.
 API_KEY_ENV = ("QWENPERF_API_KEY", "DASHSCOPE_API_KEY")
 URL_ENV = "QWENPERF_URL"
+#: One thread per worker: beyond this a typo (10**12) would exhaust the machine.
+MAX_WORKERS = 5000
 
 Parser = Callable[[object, str], Any]
 
@@ -34,20 +36,23 @@ def _is_bool(value: object) -> bool:
     return isinstance(value, bool)
 
 
-def parse_int(minimum: int) -> Parser:
+def parse_int(minimum: int, maximum: int | None = None) -> Parser:
     def parse(value: object, source: str) -> int:
         text = str(value).strip()
+        allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
         if _is_bool(value) or isinstance(value, float) or not re.fullmatch(r"[+-]?\d+", text):
-            raise ConfigError(f"{source} must be a whole number >= {minimum}, got {value!r}")
+            raise ConfigError(f"{source} must be a whole number {allowed}, got {value!r}")
         number = int(text)
-        if number < minimum:
-            raise ConfigError(f"{source} must be a whole number >= {minimum}, got {value!r}")
+        if number < minimum or (maximum is not None and number > maximum):
+            raise ConfigError(f"{source} must be a whole number {allowed}, got {value!r}")
         return number
 
     return parse
 
 
-def parse_positive_float(what: str) -> Parser:
+def parse_positive_float(
+    what: str, minimum: float | None = None, maximum: float | None = None
+) -> Parser:
     def parse(value: object, source: str) -> float:
         text = str(value).strip()
         if _is_bool(value):
@@ -60,6 +65,10 @@ def parse_positive_float(what: str) -> Parser:
             ) from None
         if not math.isfinite(number) or number <= 0:
             raise ConfigError(f"{source} must be a positive number ({what}), got {value!r}")
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            raise ConfigError(
+                f"{source} must be {what} from {minimum:g} to {maximum:g}, got {value!r}"
+            )
         return number
 
     return parse
@@ -67,7 +76,7 @@ def parse_positive_float(what: str) -> Parser:
 
 def parse_seconds(value: object, source: str) -> float:
     seconds = parse_duration(value, source=source)  # type: ignore[arg-type]
-    if seconds <= 0:
+    if not math.isfinite(seconds) or seconds <= 0:
         raise ConfigError(f"{source} must be a positive duration such as '30s', got {value!r}")
     return seconds
 
@@ -104,8 +113,14 @@ def parse_url(value: object, source: str) -> str:
     text = str(value).strip() if isinstance(value, str) else ""
     if not text:
         raise ConfigError(f"{source} must be a URL such as https://dashscope.aliyuncs.com")
-    parts = urllib.parse.urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urllib.parse.urlsplit(text)
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: "http://[::1/api/v1"
+        raise ConfigError(
+            f"{source} is not a valid URL ({exc}); for example https://dashscope.aliyuncs.com"
+        ) from None
+    if parts.scheme not in ("http", "https") or not hostname:
         shown = urllib.parse.urlunsplit(parts._replace(query="", fragment=""))
         raise ConfigError(
             f"{source} must start with http:// or https:// and name a host, got "
@@ -203,9 +218,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "workers",
         "concurrent requests: worker threads in closed loop, the cap on "
-        "requests in flight with --qwenperf-rate. Default: 4.",
+        f"requests in flight with --qwenperf-rate (at most {MAX_WORKERS}). Default: 4.",
         4,
-        parse_int(1),
+        parse_int(1, MAX_WORKERS),
         "N",
     ),
     OptionSpec(
@@ -314,7 +329,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "multiplied by this, and durations are reported in simulated seconds. "
         "Default: 0.01.",
         0.01,
-        parse_positive_float("a time factor"),
+        parse_positive_float("a time factor", 1e-4, 100.0),
         "FACTOR",
     ),
     OptionSpec(
@@ -439,9 +454,20 @@ def resolve_settings(
     for name in API_KEY_ENV:
         if env.get(name):
             api_key, key_source = env[name].strip(), f"environment variable {name}"
+            check_api_key(api_key, key_source)
             break
     check_conflicts(values, sources)
     return Settings(values=values, sources=sources, api_key=api_key, api_key_source=key_source)
+
+
+def check_api_key(key: str, source: str) -> None:
+    """A key that cannot travel in an HTTP header is refused up front, without showing it:
+    sent, it would fail every request (non-ASCII) or split the header (a line break)."""
+    if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+        raise ConfigError(
+            f"{source} holds an API key that cannot be sent in an HTTP header (it has "
+            "non-ASCII, control or whitespace characters); copy the key again without them"
+        )
 
 
 def check_conflicts(values: Mapping[str, Any], sources: Mapping[str, str]) -> None:

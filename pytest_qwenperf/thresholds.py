@@ -211,8 +211,9 @@ def parse_sla_spec(text: str, source: str) -> dict[str, Threshold]:
     """``"p95<=12s, timeout_rate<=5%, error_5xx_rate<=1%"`` -> thresholds by metric.
 
     Items are separated by commas, semicolons or newlines (ini values may span lines);
-    whitespace anywhere is fine; an empty spec is ``{}``. Operators: ``<=``, ``<`` for
-    metrics where lower is better, ``>=``, ``>`` for ``success_rate`` and ``throughput``.
+    whitespace anywhere is fine; an empty spec is ``{}`` (separators alone are an error).
+    Operators: ``<=``, ``<`` for metrics where lower is better, ``>=``, ``>`` for
+    ``success_rate`` and ``throughput``.
     """
     if not isinstance(text, str):
         raise ConfigError(
@@ -245,6 +246,11 @@ def parse_sla_spec(text: str, source: str) -> dict[str, Threshold]:
                 f"({thresholds[name].raw!r} and {raw!r}); keep one"
             )
         thresholds[name] = Threshold(name, op, _value(spec, value, source), source, raw)
+    if text.strip() and not thresholds:
+        raise ConfigError(
+            f"{source}: {text!r} holds no threshold; write e.g. 'p95<=12s, timeout_rate<=5%' "
+            "or leave it empty for no SLA"
+        )
     return thresholds
 
 

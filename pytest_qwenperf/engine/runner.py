@@ -79,7 +79,8 @@ def run_load(
         run_deadline=run_deadline,
         secrets=(config.api_key,),
     )
-    pool = WorkerPool(ctx, config.workers, on_sample)
+    # More threads than requests could never all be busy: don't start them.
+    pool = WorkerPool(ctx, max(1, min(config.workers, config.requests + config.warmup)), on_sample)
     interrupted = False
     #: "warmup"/"measured" -> stats, registered before waiting so an interrupt keeps them.
     phases: dict[str, PhaseStats] = {}

@@ -10,8 +10,8 @@ into one :class:`ReportWriteError` naming the option, the path and the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_qwenperf.errors import ConfigError
@@ -47,6 +47,11 @@ class ReportOutputs:
     #: $GITHUB_STEP_SUMMARY: the markdown summary is appended to it.
     step_summary: Path | None = None
     include_samples: bool = True
+    #: Where each path came from ("--qwenperf-json", "ini key qwenperf_json"), for messages.
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def source(self, key: str) -> str:
+        return self.sources.get(key, f"--qwenperf-{key}")
 
 
 def _reason(exc: OSError, path: Path) -> str:
@@ -73,14 +78,14 @@ def write_reports(summary: SessionSummary, outputs: ReportOutputs) -> list[Path]
 
     jobs: list[tuple[str, Path | None, Callable[[], str], bool]] = [
         (
-            "--qwenperf-json",
+            outputs.source("json"),
             outputs.json,
             lambda: render_json(summary, outputs.include_samples),
             False,
         ),
-        ("--qwenperf-junit", outputs.junit, lambda: render_junit(summary), False),
-        ("--qwenperf-csv", outputs.csv, lambda: render_csv(summary), False),
-        ("--qwenperf-markdown", outputs.markdown, markdown, False),
+        (outputs.source("junit"), outputs.junit, lambda: render_junit(summary), False),
+        (outputs.source("csv"), outputs.csv, lambda: render_csv(summary), False),
+        (outputs.source("markdown"), outputs.markdown, markdown, False),
         (STEP_SUMMARY_SOURCE, outputs.step_summary, markdown, True),
     ]
     written: list[Path] = []

@@ -247,7 +247,9 @@ def test_bad_marker_error_is_shown_once_without_exception_chaining(
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "During handling of the above exception" not in out, out
-    assert out.count("qwenperf marker keyword requests must be a whole number >= 1, got 0") == 2
+    # once in the failure; the short summary line repeats it only when it fits the width
+    message = "qwenperf marker keyword requests must be a whole number >= 1, got 0"
+    assert out.count(message) in (1, 2), out
 
 
 # -- the API key variable ------------------------------------------------------------------
