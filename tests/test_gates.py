@@ -94,7 +94,9 @@ def test_parse_sla_spec_ops_separators_and_empty() -> None:
     assert spec["throughput"].value == 2.0
     assert spec["mean"].value == 1.5
     assert parse_sla_spec("", "--qwenperf-sla") == {}
-    assert parse_sla_spec("  ,  ", "--qwenperf-sla") == {}
+    # separators alone are not "no SLA": they are a spec whose thresholds went missing
+    with pytest.raises(ConfigError, match="holds no threshold"):
+        parse_sla_spec("  ,  ", "--qwenperf-sla")
     assert parse_sla_spec("p95<=12s,", "--qwenperf-sla").keys() == {"p95"}
 
 
