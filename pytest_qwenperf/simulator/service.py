@@ -166,6 +166,9 @@ async def serve_sync(
         if fault in faults.IMMEDIATE:
             return await immediate_fault(state, request, record, fault, flavor, echo)
         generation = start_generation(state, record, seconds)
+        # The success body does not depend on when the image is ready: build it while the
+        # GPU "works", so that when many generations end together the loop only sends.
+        body = await flavor.success(request, record, gen) if fault in BODY_FAULTS else None
         try:
             # the generation runs on without us if the client goes away (handler cancelled)
             await generation.done
@@ -174,7 +177,7 @@ async def serve_sync(
             if record["outcome"] is None:
                 record["outcome"] = "disconnected"
             raise
-        return await late_response(state, request, record, gen, fault, flavor, echo)
+        return await late_response(state, request, record, gen, fault, flavor, echo, body)
     except ApiError as error:
         if record["outcome"] is None:
             record["outcome"] = error.outcome
@@ -208,6 +211,10 @@ async def immediate_fault(
     )
 
 
+#: Outcomes of a generation whose response carries the success body (whole or cut).
+BODY_FAULTS = frozenset({None, "malformed_json", "slow_drip", "reset"})
+
+
 async def late_response(
     state: SimState,
     request: web.Request,
@@ -216,8 +223,10 @@ async def late_response(
     fault: str | None,
     flavor: Flavor,
     echo: dict[str, str] | None,
+    body: bytes | None = None,
 ) -> web.StreamResponse:
-    """The response once the image is generated, or the fault that replaces it."""
+    """The response once the image is generated, or the fault that replaces it. ``body``:
+    the success body, when it was built in advance."""
     if fault == "error_5xx":
         status, code, message = INTERNAL_ERROR
         raise ApiError(status, code, message, openai_type="server_error", outcome="fault")
@@ -227,7 +236,8 @@ async def late_response(
         )
     if fault == "no_image":
         return await faults.send(state, request, record, 200, flavor.no_image(record, gen))
-    body = await flavor.success(request, record, gen)
+    if body is None:
+        body = await flavor.success(request, record, gen)
     if fault == "malformed_json":
         body = body[: max(1, len(body) // 2)]
     elif fault is None:
