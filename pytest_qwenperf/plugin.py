@@ -321,8 +321,14 @@ class QwenPerfPlugin:
         results = [r.result for r in self.runs]
         aggregate = merge(*results, label="session") if results else None
         verdict = None
-        if session_sla and aggregate is not None:
-            verdict = evaluate(aggregate, session_sla, self.settings["gate"])
+        if session_sla:
+            # A session SLA over no measurement is evaluated on zero samples: inconclusive,
+            # which fails in every gate mode (a declared gate is never silently skipped).
+            measured = aggregate or LoadResult(
+                samples=[], mode="closed", workers=0, rate=None, planned=0, wall_time_s=0.0,
+                started_at=self.started_at, label="session",
+            )  # fmt: skip
+            verdict = evaluate(measured, session_sla, self.settings["gate"])
         return SessionSummary(
             target=self.target,
             runs=list(self.runs),

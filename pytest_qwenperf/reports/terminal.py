@@ -231,11 +231,14 @@ def summary_lines(summary: SummaryLike, verbose: bool = False) -> list[str]:
                 load=f"peak {summary.aggregate.max_in_flight}",
             )
         )
-    lines += table(rows)
-    lines.append(
-        "load: c=N closed loop (a concurrency measurement), R/s open loop (latency "
-        "at a request rate, from the intended start)"
-    )
+    if rows:
+        lines += table(rows)
+        lines.append(
+            "load: c=N closed loop (a concurrency measurement), R/s open loop (latency "
+            "at a request rate, from the intended start)"
+        )
+    else:
+        lines.append("no qwenperf run was measured in this session")
     lines += concurrency_lines(summary.concurrency)
     for record in summary.runs:
         notes = run_notes(record)

@@ -244,3 +244,24 @@ def test_several_runs_in_one_test_each_gated(pytester: pytest.Pytester, sim: Sim
     result = pytester.runpytest(f"--qwenperf-url={sim.url}/api/v1")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*test_two_runs [run 2]*"])
+
+
+def test_session_sla_over_no_run_fails_the_session(pytester: pytest.Pytester) -> None:
+    """A declared session SLA is never skipped silently: zero samples never pass."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_skipped(qwenperf):
+            pytest.skip("the service is not deployed in this environment")
+        """
+    )
+    result = pytester.runpytest("--qwenperf-session-sla=p95<=10s")
+    result.assert_outcomes(skipped=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "no qwenperf run was measured in this session",
+            "session SLA FAILED (exit 1): SLA not proven: p95 = n/a (no samples)*",
+        ]
+    )
