@@ -165,7 +165,9 @@ def test_async_ground_truth_has_service_times(sim: Simulator) -> None:
         assert sample.extra["polls"] >= 1
         assert sample.service_submit_time is not None
         assert sample.service_generation_s is not None
-        assert sample.service_generation_s == pytest.approx(0.010, abs=0.005)
+        # 10 ms generations, seen through DashScope's millisecond timestamps: at least the
+        # generation time less 2 ms of rounding; a late timer on a loaded core adds, not cuts
+        assert 0.008 <= sample.service_generation_s <= 0.1
         assert sample.latency >= sample.service_generation_s
 
 
