@@ -141,13 +141,14 @@ def test_live_reconfigure_mid_run(make_sim: Any, http: requests.Session) -> None
 
 def test_seeded_generation_times_reproduce(make_sim: Any) -> None:
     def times(seed: int) -> list[float]:
-        sim: Simulator = make_sim(time_scale=0.002, seed=seed, sigma=0.8)
+        sim: Simulator = make_sim(time_scale=0.005, seed=seed, sigma=0.8)
         with requests.Session() as session:
             for _ in range(6):
                 session.post(sim.url + SYNC, json=t2i_body(), timeout=10)
         return [r["generation_s"] for r in sim.stats()]
 
     first, again, other = times(3), times(3), times(4)
-    # measured times carry a little timer noise; the draws themselves are identical
-    assert all(abs(a - b) < 0.01 for a, b in zip(first, again, strict=False))
-    assert any(abs(a - b) > 0.01 for a, b in zip(first, other, strict=False))
+    # measured times (~130 ms) carry timer noise, a few ms on a loaded core; the draws
+    # themselves are identical for one seed and far apart for another (sigma 0.8)
+    assert all(abs(a - b) < 0.025 for a, b in zip(first, again, strict=False))
+    assert any(abs(a - b) > 0.025 for a, b in zip(first, other, strict=False))
