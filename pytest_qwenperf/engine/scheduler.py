@@ -217,7 +217,24 @@ def arrival_offsets(count: int, rate: float, arrival: str, seed: int | None) -> 
     return [i / rate for i in range(count)]
 
 
-class Dispatcher:
+class _Background:
+    """A helper thread of a run: started and joined by the runner, never left behind."""
+
+    def __init__(self, name: str) -> None:
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class Dispatcher(_Background):
     """Open loop: releases jobs at their scheduled times into the pool, in its own thread."""
 
     def __init__(
@@ -234,14 +251,7 @@ class Dispatcher:
         self._warmup = warmup
         self._offsets = offsets
         self.stats = pool.begin_phase(count)
-        self._thread = threading.Thread(target=self._run, name="qwenperf-dispatcher", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def join(self, timeout: float) -> None:
-        if self._thread.ident is not None:
-            self._thread.join(timeout)
+        super().__init__("qwenperf-dispatcher")
 
     def _run(self) -> None:
         ctx, pool = self._ctx, self._pool
@@ -269,21 +279,14 @@ class Dispatcher:
             pool.submit(_Job(i, self._warmup, intended, late))
 
 
-class Ticker:
+class Ticker(_Background):
     """Closed loop self-check: how late a thread sleeping ``TICK_S`` wakes up."""
 
     def __init__(self, done: threading.Event, stop: threading.Event, stats: PhaseStats) -> None:
         self._done = done
         self._stop = stop
         self._stats = stats
-        self._thread = threading.Thread(target=self._run, name="qwenperf-ticker", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def join(self, timeout: float) -> None:
-        if self._thread.ident is not None:
-            self._thread.join(timeout)
+        super().__init__("qwenperf-ticker")
 
     def _run(self) -> None:
         # Bounded: one tick per TICK_S, ends when the phase ends (at most ~1 day of ticks).
