@@ -239,6 +239,15 @@ def summary_lines(summary: SummaryLike, verbose: bool = False) -> list[str]:
         )
     else:
         lines.append("no qwenperf run was measured in this session")
+    unproven = sum(
+        1 for r in summary.runs if r.verdict is not None and r.verdict.status == "inconclusive"
+    )
+    if unproven and not verbose:
+        lines.append(
+            f"inconclusive: {unproven} run(s) neither proved nor breached their SLA at 95% "
+            "confidence with these sample counts (the gate mode decided); -v shows each "
+            "gate's bounds and about how many requests would decide"
+        )
     lines += concurrency_lines(summary.concurrency)
     for record in summary.runs:
         notes = run_notes(record)
