@@ -16,6 +16,8 @@ from typing import Any
 
 import requests
 
+from pytest_qwenperf.metrics import stats
+
 
 @contextmanager
 def simulator_process(*args: str) -> Iterator[str]:
@@ -51,8 +53,9 @@ def reset_ground_truth(url: str) -> None:
 
 
 def nearest_rank(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(p * len(ordered))) - 1]
+    """Nearest rank: the project's one definition (pytest_qwenperf.metrics.stats)."""
+    value = stats.percentile(sorted(values), p)
+    return math.nan if value is None else value
 
 
 def machine() -> str:

@@ -20,6 +20,8 @@ from typing import Any
 
 import aiohttp
 
+from pytest_qwenperf.metrics import stats
+
 SYNC = "/api/v1/services/aigc/multimodal-generation/generation"
 BODY = {
     "model": "qwen-image-plus",
@@ -97,6 +99,6 @@ async def burst(url: str, count: int, timeout_s: float) -> list[tuple[int | str,
 
 
 def percentile(values: list[float], p: float) -> float:
-    """Nearest rank (the project's definition)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
+    """Nearest rank: the project's one definition (pytest_qwenperf.metrics.stats)."""
+    value = stats.percentile(sorted(values), p)
+    return math.nan if value is None else value

@@ -11,7 +11,6 @@ except while a TCP connect to an unresponsive host is under way (bounded by
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from pytest_qwenperf.engine.scheduler import (
 from pytest_qwenperf.engine.watchdog import Watchdog
 from pytest_qwenperf.metrics.result import LoadResult
 from pytest_qwenperf.metrics.sample import Sample
+from pytest_qwenperf.metrics.stats import percentile
 from pytest_qwenperf.protocols import make_adapter
 from pytest_qwenperf.protocols.base import Adapter
 from pytest_qwenperf.redact import sanitize_url
@@ -146,7 +146,7 @@ def run_load(
         cpu_after - cpu_before,
         wall_after - wall_before,
         measured.lags,
-        statistics.median(ok_latencies) if ok_latencies else None,
+        percentile(sorted(ok_latencies), 0.5),
     )
     described = config.describe()
     described.update(
