@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 import platform
-import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -17,29 +15,17 @@ from typing import Any
 import requests
 
 from pytest_qwenperf.metrics import stats
+from pytest_qwenperf.simproc import SimulatorProcess
 
 
 @contextmanager
 def simulator_process(*args: str) -> Iterator[str]:
     """Start ``qwenperf sim --port 0 <args>`` on 127.0.0.1, yield its URL, stop it."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest_qwenperf.cli", "sim", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    simulator = SimulatorProcess(profile="healthy", time_scale=1.0, extra_args=args)
     try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"simulator did not start: {url!r}")
-        yield url
+        yield simulator.start()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        simulator.stop()
 
 
 def ground_truth(url: str) -> dict[str, dict[str, Any]]:

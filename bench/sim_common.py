@@ -11,8 +11,6 @@ import asyncio
 import contextlib
 import json
 import math
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from pytest_qwenperf.metrics import stats
+from pytest_qwenperf.simproc import SimulatorProcess
 
 SYNC = "/api/v1/services/aigc/multimodal-generation/generation"
 BODY = {
@@ -41,21 +40,11 @@ def simulator(in_process: bool, *args: str) -> Iterator[str]:
         with Simulator(profile, **overrides) as sim:
             yield sim.url
         return
-    command = [sys.executable, "-m", "pytest_qwenperf.cli", "sim", "--port", "0", *args]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process = SimulatorProcess(profile="healthy", time_scale=1.0, extra_args=args)
     try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http://"):
-            raise RuntimeError(f"qwenperf sim did not start: {url!r}")
-        yield url
+        yield process.start()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        process.stop()
 
 
 def _flags_to_overrides(args: tuple[str, ...]) -> dict[str, Any]:

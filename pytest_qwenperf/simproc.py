@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from typing import IO
 
 #: Environment variable through which the key reaches the child (never its command line).
@@ -44,10 +45,19 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 class SimulatorProcess:
     """``qwenperf sim`` on 127.0.0.1 and a free port, for the length of a session."""
 
-    def __init__(self, profile: str, time_scale: float, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        profile: str,
+        time_scale: float,
+        api_key: str | None = None,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        """``extra_args``: more ``qwenperf sim`` flags (``--slots 0 --median 1``...); given
+        after the profile and time scale, they win over them."""
         self.profile = profile
         self.time_scale = time_scale
         self._api_key = api_key
+        self._extra_args = tuple(extra_args)
         self.url: str | None = None
         self.pid: int | None = None
         self._proc: subprocess.Popen[str] | None = None
@@ -59,6 +69,7 @@ class SimulatorProcess:
             sys.executable, "-m", "pytest_qwenperf.cli", "sim",
             "--host", "127.0.0.1", "--port", "0",
             "--profile", self.profile, "--time-scale", repr(self.time_scale),
+            *self._extra_args,
         ]  # fmt: skip
         env = dict(os.environ)
         env.pop(KEY_ENV, None)
