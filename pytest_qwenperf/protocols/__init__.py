@@ -1,7 +1,7 @@
 """Sans-I/O protocol adapters: DashScope (sync), DashScope async (submit + poll), OpenAI.
 
-Adding a protocol = one new module with an :class:`Adapter` subclass, plus a line in
-:data:`ADAPTERS`.
+Adding a protocol = one new module with an :class:`Adapter` subclass, plus its name in
+``urls.API_NAMES`` and a branch in :func:`make_adapter`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,6 @@ from pytest_qwenperf.protocols.dashscope import DashScopeAdapter
 from pytest_qwenperf.protocols.dashscope_async import SDK_POLL_INTERVALS, DashScopeAsyncAdapter
 from pytest_qwenperf.protocols.openai import OpenAIImagesAdapter
 from pytest_qwenperf.protocols.urls import API_NAMES, detect_api
-
-ADAPTERS: dict[str, type[Adapter]] = {
-    "dashscope": DashScopeAdapter,
-    "dashscope-async": DashScopeAsyncAdapter,
-    "openai": OpenAIImagesAdapter,
-}
 
 
 def make_adapter(
@@ -59,7 +53,6 @@ def make_adapter(
 
 
 __all__ = [
-    "ADAPTERS",
     "API_NAMES",
     "Adapter",
     "Call",
