@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -34,6 +34,9 @@ from pytest_qwenperf.settings import OPTIONS, Settings, resolve_settings
 from pytest_qwenperf.simproc import SimulatorProcess, SimulatorStartError
 from pytest_qwenperf.thresholds import Threshold
 from pytest_qwenperf.timescale import config_to_wall, result_to_simulated
+
+if TYPE_CHECKING:
+    from pytest_qwenperf.reports.writer import ReportOutputs
 
 QWENPERF_MARKER = (
     "qwenperf(requests=, workers=, rate=, warmup=, timeout=, retries=, prompts=, size=, api=, "
@@ -93,10 +96,12 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         target = session_target(settings)
         prompts = session_prompts(config, settings)
+        plugin = QwenPerfPlugin(config, settings, target, prompts)
+        workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+        if workerinput is None:  # only the controller writes reports
+            plugin.check_report_paths()
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    plugin = QwenPerfPlugin(config, settings, target, prompts)
-    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None:
         # An xdist worker loads the controller's one simulator, and shares the image budget.
         if target.kind == "simulator" and workerinput.get(SIM_URL_KEY):
@@ -272,8 +277,8 @@ class QwenPerfPlugin:
         summary.exit_status = int(session.exitstatus)
         self.write_reports(session)
 
-    def write_reports(self, session: pytest.Session) -> None:
-        """Write the requested report files, once, from the controller."""
+    def report_outputs(self) -> ReportOutputs | None:
+        """The report files asked for (None: none); relative paths against the rootdir."""
         root = Path(self.config.rootpath)
 
         def where(key: str) -> Path | None:
@@ -282,11 +287,11 @@ class QwenPerfPlugin:
 
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY") or None
         paths = {key: where(key) for key in ("json", "junit", "csv", "markdown")}
-        if self.summary is None or not (step_summary or any(paths.values())):
-            return
-        from pytest_qwenperf.reports.writer import ReportOutputs, ReportWriteError, write_reports
+        if not (step_summary or any(paths.values())):
+            return None
+        from pytest_qwenperf.reports.writer import ReportOutputs
 
-        outputs = ReportOutputs(
+        return ReportOutputs(
             json=paths["json"],
             junit=paths["junit"],
             csv=paths["csv"],
@@ -295,6 +300,22 @@ class QwenPerfPlugin:
             include_samples=not self.settings["no_samples"],
             sources={key: self.settings.sources[key] for key in paths},
         )
+
+    def check_report_paths(self) -> None:
+        """At start-up, before any image is paid for: refuse report paths that cannot work."""
+        outputs = self.report_outputs()
+        if outputs is not None:
+            from pytest_qwenperf.reports.writer import check_outputs
+
+            check_outputs(outputs)
+
+    def write_reports(self, session: pytest.Session) -> None:
+        """Write the requested report files, once, from the controller."""
+        outputs = self.report_outputs()
+        if self.summary is None or outputs is None:
+            return
+        from pytest_qwenperf.reports.writer import ReportWriteError, write_reports
+
         try:
             self.written = write_reports(self.summary, outputs)
         except ReportWriteError as exc:

@@ -10,6 +10,7 @@ into one :class:`ReportWriteError` naming the option, the path and the reason.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,13 +55,49 @@ class ReportOutputs:
         return self.sources.get(key, f"--qwenperf-{key}")
 
 
-def _reason(exc: OSError, path: Path) -> str:
-    if isinstance(exc, (FileExistsError, NotADirectoryError)):
-        # mkdir's "File exists" names no culprit: say which part of the path is a file
-        for parent in path.parents:
-            if parent.exists() and not parent.is_dir():
+def _targets(outputs: ReportOutputs) -> list[tuple[str, str, Path, bool]]:
+    """(kind, source, path, append) of every file asked for, in writing order."""
+    kinds = ("json", "junit", "csv", "markdown")
+    targets = [(kind, outputs.source(kind), getattr(outputs, kind), False) for kind in kinds]
+    targets.append(("markdown", STEP_SUMMARY_SOURCE, outputs.step_summary, True))
+    return [(kind, source, path, append) for kind, source, path, append in targets if path]
+
+
+def _problem(path: Path, append: bool) -> str | None:
+    """Why ``path`` certainly cannot be written (None: it can, as far as one can tell)."""
+    if path.is_dir():
+        return "it is a folder; give a file path"
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
                 return f"{str(parent)!r} is a file, not a folder"
-    return exc.strerror or str(exc) or type(exc).__name__
+            if not os.access(parent, os.W_OK | os.X_OK):
+                return f"no permission to create files in {str(parent)!r}"
+            break
+    if append and path.exists() and not os.access(path, os.W_OK):
+        return "no permission to write to it"
+    return None
+
+
+def _cannot(source: str, path: Path, append: bool, reason: str) -> str:
+    verb = "append the job summary to" if append else "write"
+    return f"{source}: cannot {verb} {str(path)!r}: {reason}"
+
+
+def check_outputs(outputs: ReportOutputs) -> None:
+    """Refuse, before any request is sent, report paths that certainly cannot be written.
+
+    Each image costs GPU time; a typo in a report path must not cost a whole run. What only
+    shows while writing (a full disk, a folder made read-only meanwhile) is still reported
+    by :func:`write_reports`.
+    """
+    problems = []
+    for _kind, source, path, append in _targets(outputs):
+        problem = _problem(path, append)
+        if problem is not None:
+            problems.append(_cannot(source, path, append, problem))
+    if problems:
+        raise ReportWriteError("; ".join(problems))
 
 
 def write_reports(summary: SessionSummary, outputs: ReportOutputs) -> list[Path]:
@@ -76,31 +113,21 @@ def write_reports(summary: SessionSummary, outputs: ReportOutputs) -> list[Path]
             markdown_text = render_markdown(summary)
         return markdown_text
 
-    jobs: list[tuple[str, Path | None, Callable[[], str], bool]] = [
-        (
-            outputs.source("json"),
-            outputs.json,
-            lambda: render_json(summary, outputs.include_samples),
-            False,
-        ),
-        (outputs.source("junit"), outputs.junit, lambda: render_junit(summary), False),
-        (outputs.source("csv"), outputs.csv, lambda: render_csv(summary), False),
-        (outputs.source("markdown"), outputs.markdown, markdown, False),
-        (STEP_SUMMARY_SOURCE, outputs.step_summary, markdown, True),
-    ]
+    renderers: dict[str, Callable[[], str]] = {
+        "json": lambda: render_json(summary, outputs.include_samples),
+        "junit": lambda: render_junit(summary),
+        "csv": lambda: render_csv(summary),
+        "markdown": markdown,
+    }
     written: list[Path] = []
     problems: list[str] = []
-    for source, path, render, append in jobs:
-        if path is None:
-            continue
-        verb = "append the job summary to" if append else "write"
-        if not append and path.is_dir():
-            problems.append(
-                f"{source}: cannot write {str(path)!r}: it is a folder; give a file path"
-            )
+    for kind, source, path, append in _targets(outputs):
+        problem = _problem(path, append)
+        if problem is not None:
+            problems.append(_cannot(source, path, append, problem))
             continue
         try:
-            text = render()
+            text = renderers[kind]()
         except Exception as exc:  # a bug; still write the other files, and say which failed
             problems.append(
                 f"{source}: could not render the report for {str(path)!r} "
@@ -113,7 +140,8 @@ def write_reports(summary: SessionSummary, outputs: ReportOutputs) -> list[Path]
             else:
                 write_atomic(path, text)
         except OSError as exc:
-            problems.append(f"{source}: cannot {verb} {str(path)!r}: {_reason(exc, path)}")
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            problems.append(_cannot(source, path, append, reason))
             continue
         written.append(path)
     if problems:

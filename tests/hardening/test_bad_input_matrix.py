@@ -32,7 +32,7 @@ class Bad:
     value: str
     #: text the message must contain besides the source (usually the value itself)
     says: str
-    #: the exit code: 4 for usage errors; 1 where the problem shows only when writing reports
+    #: the exit code: 4, a usage error
     code: int = USAGE
     #: layers this value can be given in (pytest strips ini values: a blank one is "not set")
     layers: tuple[str, ...] = ("cli", "ini", "env")
@@ -85,11 +85,11 @@ BAD_OPTION_VALUES: dict[str, list[Bad]] = {
     "max_images": [Bad("0", "'0'"), Bad("lots", "'lots'")],
     "sim_profile": [Bad("broken", "'broken'")],
     "sim_time_scale": [Bad("0", "'0'"), Bad("-1", "'-1'"), Bad("x", "'x'"), Bad("inf", "'inf'")],
-    # report paths are checked when the reports are written: exit 1, message names the path
-    "json": [Bad("folder", "is a folder", 1), Bad("afile/perf.json", "is a file", 1)],
-    "junit": [Bad("folder", "is a folder", 1)],
-    "csv": [Bad("folder", "is a folder", 1)],
-    "markdown": [Bad("afile/summary.md", "is a file", 1)],
+    # report paths are checked at start-up, before any request is paid for
+    "json": [Bad("folder", "is a folder"), Bad("afile/perf.json", "is a file")],
+    "junit": [Bad("folder", "is a folder")],
+    "csv": [Bad("folder", "is a folder")],
+    "markdown": [Bad("afile/summary.md", "is a file")],
     # flags take no value on the command line; their ini keys do
     "no_samples": [Bad("maybe", "maybe")],
     "insecure": [Bad("sometimes", "sometimes")],

@@ -12,9 +12,14 @@ import junitparser
 import pytest
 from qp_reports import FAST, leftovers, make_suite, make_summary, validate_junit, validate_report
 
-from pytest_qwenperf.reports import atomic
+from pytest_qwenperf.reports import atomic, writer
 from pytest_qwenperf.reports.junit import INTERRUPTED_NAME
-from pytest_qwenperf.reports.writer import ReportOutputs, ReportWriteError, write_reports
+from pytest_qwenperf.reports.writer import (
+    ReportOutputs,
+    ReportWriteError,
+    check_outputs,
+    write_reports,
+)
 
 
 def test_every_report_in_one_session_and_no_temp_files(
@@ -43,7 +48,7 @@ def test_every_report_in_one_session_and_no_temp_files(
         assert canary not in path.read_text("utf-8"), path.name
 
 
-def test_unwritable_path_is_a_clear_error_not_a_traceback(pytester: pytest.Pytester) -> None:
+def test_unwritable_path_is_refused_before_any_request(pytester: pytest.Pytester) -> None:
     make_suite(pytester)
     pytester.path.joinpath("taken").write_text("a file, not a folder")
     pytester.mkdir("a_folder")
@@ -53,15 +58,44 @@ def test_unwritable_path_is_a_clear_error_not_a_traceback(pytester: pytest.Pytes
         "--qwenperf-csv=ok.csv",
         *FAST,
     )
-    assert result.ret == 1  # the tests passed, but the reports asked for were not written
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # a typo must not cost a paid run
+    taken, folder = pytester.path / "taken", pytester.path / "a_folder"
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: --qwenperf-json: cannot write '{taken / 'perf.json'}'"
+            f": '{taken}' is a file, not a folder; "
+            f"--qwenperf-junit: cannot write '{folder}': it is a folder; give a file path"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.stdout.no_fnmatch_line("*test_perf.py*")  # nothing was collected, nothing sent
+    assert not (pytester.path / "ok.csv").exists()
+
+
+LATE_SUITE = """
+import pytest
+
+@pytest.mark.qwenperf(requests=2, workers=2)
+def test_blocks_the_report_folder(qwenperf):
+    qwenperf.run()
+    open("late", "w").close()  # where --qwenperf-json wants a folder
+"""
+
+
+def test_path_broken_during_the_session_is_a_clear_error_at_the_end(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_perf=LATE_SUITE)
+    result = pytester.runpytest("--qwenperf-json=late/perf.json", "--qwenperf-csv=ok.csv", *FAST)
+    assert result.ret == 1  # the test passed, but a report asked for was not written
     result.stdout.no_fnmatch_line("*Traceback*")
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
-    taken, folder = pytester.path / "taken", pytester.path / "a_folder"
+    late = pytester.path / "late"
     result.stdout.fnmatch_lines(
         [
-            f"qwenperf ERROR: --qwenperf-json: cannot write '{taken / 'perf.json'}'"
-            f": '{taken}' is a file, not a folder; "
-            f"--qwenperf-junit: cannot write '{folder}': it is a folder*"
+            f"qwenperf ERROR: --qwenperf-json: cannot write '{late / 'perf.json'}'"
+            f": '{late}' is a file, not a folder"
         ]
     )
     assert (pytester.path / "ok.csv").is_file()  # one bad path does not cost the others
@@ -165,3 +199,28 @@ def test_ctrl_c_still_writes_a_valid_report_marked_interrupted(pytester: pytest.
     with open(out / "samples.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3 + long_run["n"]
+
+
+def test_check_outputs_names_a_folder_without_write_permission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tests run as root, where chmod cannot take the permission away; os.access is the
+    # one question the check asks, so it is answered "no" for this one folder.
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = writer.os.access
+    monkeypatch.setattr(
+        writer.os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode)
+    )
+    outputs = ReportOutputs(
+        json=locked / "deeper" / "perf.json",
+        csv=tmp_path / "ok.csv",
+        sources={"json": "ini key qwenperf_json"},
+    )
+    with pytest.raises(ReportWriteError) as info:
+        check_outputs(outputs)
+    assert str(info.value) == (
+        f"ini key qwenperf_json: cannot write '{locked / 'deeper' / 'perf.json'}': "
+        f"no permission to create files in '{locked}'"
+    )
+    check_outputs(ReportOutputs(csv=tmp_path / "new" / "ok.csv"))  # missing folders are fine
