@@ -519,11 +519,28 @@ class XdistController:
     """pytest-xdist glue, registered on the controller only when xdist is installed.
 
     One simulator for all workers (its URL rides in the worker input), the number of
-    workers for the report, and the tests whose results a crashed worker took with it.
+    workers for the report, and the tests whose results never arrived: taken by a crashed
+    worker, or still running on a worker when the session was interrupted (Ctrl-C reaches
+    the controller and the workers at once; a worker's last words are then not read).
     """
 
     def __init__(self, plugin: QwenPerfPlugin) -> None:
         self.plugin = plugin
+        #: tests a worker started and has not finished, in start order (a dict as ordered set)
+        self.in_flight: dict[str, None] = {}
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        if self.plugin.xdist_workers:  # tests run here, not on workers, report for themselves
+            self.in_flight[nodeid] = None
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.in_flight.pop(nodeid, None)
+
+    def pytest_sessionfinish(self) -> None:
+        # runs before the plugin's own (trylast) session finish, which builds the summary
+        missing = self.plugin.missing_tests
+        missing += [nodeid for nodeid in self.in_flight if nodeid not in missing]
+        self.in_flight.clear()
 
     def pytest_configure_node(self, node: Any) -> None:
         self.plugin.xdist_workers += 1
@@ -533,3 +550,4 @@ class XdistController:
 
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
         self.plugin.missing_tests.append(crashitem)
+        self.in_flight.pop(crashitem, None)

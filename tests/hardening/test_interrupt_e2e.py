@@ -9,6 +9,7 @@ from __future__ import annotations
 import _thread
 import csv
 import json
+import os
 import signal
 import sys
 import threading
@@ -64,14 +65,20 @@ def _interrupt_session(
     args: list[str],
     settle_s: float,
     on_long_start: Callable[[], object] = lambda: None,
+    started: tuple[str, ...] = ("long_started",),
+    group: bool = False,
 ) -> tuple[float, int, str, list[tuple[int, str]]]:
-    """Start pytest, SIGINT it ``settle_s`` after the long run started; return the seconds from
-    the signal to its exit, its exit code, its output and the children it had."""
-    proc = pytester.popen([sys.executable, "-m", "pytest", *args], stdin=None)
+    """Start pytest, SIGINT it ``settle_s`` after the long runs started (the files ``started``
+    exist); return the seconds from the signal to its exit, its exit code, its output and the
+    children it had. ``group``: pytest gets a process group of its own and the signal goes to
+    all of it, as Ctrl-C in a terminal does (it reaches xdist's workers too)."""
+    proc = pytester.popen(
+        [sys.executable, "-m", "pytest", *args], stdin=None, start_new_session=group
+    )
     children: list[tuple[int, str]] = []
     try:
         limit = time.monotonic() + 60
-        while not (pytester.path / "long_started").exists():
+        while not all((pytester.path / name).exists() for name in started):
             assert proc.poll() is None, "pytest ended before the long run"
             assert time.monotonic() < limit, "the long run never started"
             time.sleep(0.05)
@@ -80,7 +87,10 @@ def _interrupt_session(
         assert proc.poll() is None, "the run ended before it could be interrupted"
         children = [(pid, _cmdline(pid)) for pid in child_pids(proc.pid)]
         signalled = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        if group:  # the group of the process this test started, and nothing else
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=30)
         took = time.monotonic() - signalled
         output = (stdout + stderr).decode("utf-8", "replace")
@@ -189,6 +199,56 @@ def test_sigint_while_every_request_hangs(pytester: pytest.Pytester) -> None:
     assert long_run["interrupted"] is True
     assert long_run["n"] == len(long_run["samples"]) < long_run["planned"] == 2000
     assert {s["outcome"] for s in long_run["samples"]} <= {"ok"}
+
+
+XDIST_SUITE = """
+import pathlib
+
+import pytest
+
+@pytest.mark.qwenperf(requests=3, workers=3)
+def test_first(qwenperf):
+    qwenperf.run()
+
+@pytest.mark.qwenperf(requests=2000, workers=4)
+def test_long_a(qwenperf):
+    pathlib.Path("a_started").touch()
+    qwenperf.run()
+
+@pytest.mark.qwenperf(requests=2000, workers=4)
+def test_long_b(qwenperf):
+    pathlib.Path("b_started").touch()
+    qwenperf.run()
+"""
+
+
+def test_ctrl_c_under_xdist_names_the_tests_it_cut_short(pytester: pytest.Pytester) -> None:
+    """Ctrl-C reaches xdist's controller and its workers at once: the workers' partial runs
+    cannot reach the controller any more, so the report must say which tests they were."""
+    pytester.makepyfile(test_perf=XDIST_SUITE)
+    pytester.mkdir("out")
+    took, code, output, children = _interrupt_session(
+        pytester,
+        ["-n", "2", "--dist", "load", "--qwenperf-sim-profile=fixed", *REPORT_ARGS],
+        settle_s=1.0,
+        started=("a_started", "b_started"),
+        group=True,
+    )
+    print(f"SIGINT to the process group -> exit: {took:.2f} s (xdist -n 2, 8 requests in flight)")
+    assert code == pytest.ExitCode.INTERRUPTED, output[-2000:]
+    assert took < STOP_ASSERT_S, took
+    # two xdist workers and the one simulator, all gone
+    assert len(children) == 3, children
+    assert _wait_gone([pid for pid, _ in children], timeout=2.0) == [], children
+    runs = _check_reports(pytester.path / "out")
+    assert runs["test_perf.py::test_first"]["n"] == 3
+    data = json.loads((pytester.path / "out" / "perf.json").read_text("utf-8"))
+    cut_short = ["test_perf.py::test_long_a", "test_perf.py::test_long_b"]
+    assert sorted(data["missing_tests"]) == cut_short
+    assert set(runs) <= {"test_perf.py::test_first", *cut_short}
+    assert "results missing for: " in output
+    junit = (pytester.path / "out" / "perf-junit.xml").read_text("utf-8")
+    assert all(test_id in junit for test_id in cut_short)
 
 
 @pytest.mark.parametrize("fault", ["hang", "slow_drip", None])
