@@ -36,7 +36,7 @@ def test_ungated(qwenperf):
 """
 
 
-def make_suite(pytester: pytest.Pytester, sla: str = "max='30s', throughput='0.01/s'") -> None:
+def make_suite(pytester: pytest.Pytester, sla: str = "max='60s', throughput='0.01/s'") -> None:
     pytester.makepyfile(test_perf=SUITE.format(sla=sla))
 
 

@@ -29,7 +29,7 @@ def failure_of(case: junitparser.TestCase) -> junitparser.Failure | None:
 
 
 def test_one_testcase_per_run_and_gate(pytester: pytest.Pytester) -> None:
-    make_suite(pytester, sla="p95='10s', max='30s'")
+    make_suite(pytester, sla="p95='10s', max='60s'")
     result = pytester.runpytest("--qwenperf-junit=reports/perf.xml", *FAST)
     result.assert_outcomes(passed=1, failed=1)
     path = pytester.path / "reports" / "perf.xml"
@@ -37,13 +37,13 @@ def test_one_testcase_per_run_and_gate(pytester: pytest.Pytester) -> None:
     found = cases(path)
     assert set(found) == {
         ("test_perf.py::test_gated", "p95 <= 10 s"),
-        ("test_perf.py::test_gated", "max <= 30 s"),
+        ("test_perf.py::test_gated", "max <= 60 s"),
         ("test_perf.py::test_ungated", NO_SLA_NAME),
     }
     failure = failure_of(found[("test_perf.py::test_gated", "p95 <= 10 s")])
     assert failure is not None
     assert P95_BREACH.match(failure.message)
-    assert failure_of(found[("test_perf.py::test_gated", "max <= 30 s")]) is None
+    assert failure_of(found[("test_perf.py::test_gated", "max <= 60 s")]) is None
     assert found[("test_perf.py::test_ungated", NO_SLA_NAME)].is_passed
 
     xml = junitparser.JUnitXml.fromfile(str(path))
