@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -526,15 +527,18 @@ class XdistController:
 
     def __init__(self, plugin: QwenPerfPlugin) -> None:
         self.plugin = plugin
-        #: tests a worker started and has not finished, in start order (a dict as ordered set)
-        self.in_flight: dict[str, None] = {}
+        #: tests started on a worker and not finished there, in start order, with how many
+        #: workers run each (``--dist each`` runs a test on every worker)
+        self.in_flight: Counter[str] = Counter()
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         if self.plugin.xdist_workers:  # tests run here, not on workers, report for themselves
-            self.in_flight[nodeid] = None
+            self.in_flight[nodeid] += 1
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        self.in_flight.pop(nodeid, None)
+        self.in_flight[nodeid] -= 1
+        if self.in_flight[nodeid] <= 0:
+            del self.in_flight[nodeid]
 
     def pytest_sessionfinish(self) -> None:
         # runs before the plugin's own (trylast) session finish, which builds the summary
@@ -550,4 +554,4 @@ class XdistController:
 
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
         self.plugin.missing_tests.append(crashitem)
-        self.in_flight.pop(crashitem, None)
+        self.pytest_runtest_logfinish(crashitem)
