@@ -127,6 +127,7 @@ def draw(
     if forced is not None:
         fault = None if forced == "none" else forced
     record["fault"] = fault
+    record["drawn_generation_s"] = seconds
     return seconds, fault
 
 

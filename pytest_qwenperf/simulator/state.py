@@ -39,6 +39,7 @@ RECORD_KEYS: tuple[str, ...] = (
     "sent",
     "disconnected",
     "queue_wait_s",
+    "drawn_generation_s",
     "generation_s",
     "server_s",
     "width",

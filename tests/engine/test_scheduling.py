@@ -22,9 +22,10 @@ def test_closed_loop_keeps_workers_busy_back_to_back() -> None:
     assert result.planned == 12
     assert not result.interrupted
     assert not result.deadline_hit
-    # Closed loop: the intended start is when the worker became free; no client queueing
-    # (a thread wake-up on a loaded core may take a few ms; a queue would take 50 ms+).
-    assert all(s.client_queue_s < 0.04 for s in result.samples)
+    # Closed loop: the intended start is when the worker became free; no client queueing.
+    # A queue would delay most samples by 50 ms+; a thread wake-up on a loaded core takes a
+    # few ms, and once in a while one stalls longer, so one late sample is tolerated.
+    assert sum(s.client_queue_s >= 0.04 for s in result.samples) <= 1
     assert 0.15 <= result.wall_time_s < 1.5
     assert result.config["adapter"] == "dashscope"
     assert result.config["endpoint"].endswith(

@@ -29,17 +29,22 @@ def _burst(sim: Simulator, count: int, body: dict[str, Any] | None = None) -> li
 
 
 def test_fixed_profile_timing_by_server_clock(make_sim: Any) -> None:
-    """50 concurrent 200 ms generations at time_scale 1: each within a generous band (the
-    5 ms p99 target is measured by bench/sim_timing.py, not asserted on a shared CI box)."""
+    """50 concurrent 200 ms generations at time_scale 1: the model draws exactly 200 ms each;
+    the measured times are never short and, on the whole, on time. Only lower bounds and
+    medians are asserted: on a shared CI core one stall of the event loop makes a few
+    records late by hundreds of ms (the 5 ms p99 target is measured by bench/sim_timing.py)."""
     sim: Simulator = make_sim("fixed", time_scale=1.0, median=0.2)
     assert _burst(sim, 50) == [200] * 50
     records = sim.stats()
     assert len(records) == 50
     for record in records:
-        assert 0.195 <= record["generation_s"] <= 0.26, record
-        assert 0.195 <= record["server_s"] <= 0.30, record
-        assert record["server_s"] >= record["generation_s"]
-    assert statistics.median(r["server_s"] for r in records) < 0.22
+        assert record["drawn_generation_s"] == pytest.approx(0.2, abs=1e-9), record
+        assert record["generation_s"] >= 0.195, record  # a timer never fires early
+        assert record["server_s"] >= record["generation_s"], record
+    # concurrent, not queued: 50 generations one after another would take 10 s
+    assert statistics.median(r["generation_s"] for r in records) < 0.26
+    assert statistics.median(r["server_s"] for r in records) < 0.3
+    assert max(r["gen_end"] for r in records) - min(r["arrival"] for r in records) < 3.0
 
 
 def test_generation_time_grows_with_megapixels(make_sim: Any, http: requests.Session) -> None:
@@ -145,10 +150,14 @@ def test_seeded_generation_times_reproduce(make_sim: Any) -> None:
         with requests.Session() as session:
             for _ in range(6):
                 session.post(sim.url + SYNC, json=t2i_body(), timeout=10)
-        return [r["generation_s"] for r in sim.stats()]
+        records = sim.stats()
+        for record in records:  # what was measured is what was drawn, never less
+            assert record["generation_s"] >= record["drawn_generation_s"] - 0.005, record
+        return [r["drawn_generation_s"] for r in records]
 
     first, again, other = times(3), times(3), times(4)
-    # measured times (~130 ms) carry timer noise, a few ms on a loaded core; the draws
-    # themselves are identical for one seed and far apart for another (sigma 0.8)
-    assert all(abs(a - b) < 0.025 for a, b in zip(first, again, strict=False))
-    assert any(abs(a - b) > 0.025 for a, b in zip(first, other, strict=False))
+    # the draws are identical for one seed and far apart for another (sigma 0.8); the
+    # measured times would add timer noise (a few ms, more on a loaded core)
+    assert len(first) == 6
+    assert first == again
+    assert any(abs(a - b) > 0.025 for a, b in zip(first, other, strict=True))
