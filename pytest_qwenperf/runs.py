@@ -17,6 +17,8 @@ from typing import Any
 from pytest_qwenperf.engine.config import LoadConfig
 from pytest_qwenperf.errors import ConfigError
 from pytest_qwenperf.prompts import BUILTIN_PROMPTS, load_prompt_file
+from pytest_qwenperf.protocols.openai import upload_parts
+from pytest_qwenperf.protocols.urls import EDIT_APIS
 from pytest_qwenperf.session import TargetInfo
 from pytest_qwenperf.settings import MARKER_KEYS, OPTIONS_BY_KEY, Settings
 from pytest_qwenperf.thresholds import Threshold, merge_thresholds, thresholds_from_kwargs
@@ -149,11 +151,17 @@ def build_plan(
                 values[key] = OPTIONS_BY_KEY[key].parse(raw, source)
             sources[key] = source
     api = values["api"] or target.api
-    if images and api != "dashscope":
+    if images and api not in EDIT_APIS:
         raise ConfigError(
-            f"{sources['images']}: image edit runs on the DashScope sync API, but the api is "
-            f"{api!r} ({sources.get('api', 'detected from the URL')}); use api='dashscope'"
+            f"{sources['images']}: image edit runs on the DashScope sync API or the OpenAI "
+            f"edits API, but the api is {api!r} ({sources.get('api', 'detected from the URL')})"
+            "; use api='dashscope' or api='openai'"
         )
+    if images and api == "openai":
+        try:
+            upload_parts(images)
+        except ValueError as exc:
+            raise ConfigError(f"{sources['images']}: {exc}") from None
     config = LoadConfig(
         url=target.url,
         api=api,

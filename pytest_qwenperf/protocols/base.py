@@ -33,8 +33,12 @@ class HttpRequest:
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     json_body: Any = None
+    #: a body already encoded (multipart/form-data); its Content-Type is in ``headers``
+    content: bytes | None = None
 
     def body_bytes(self) -> bytes | None:
+        if self.content is not None:
+            return self.content
         if self.json_body is None:
             return None
         return json.dumps(self.json_body, ensure_ascii=False).encode("utf-8")

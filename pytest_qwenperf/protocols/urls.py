@@ -12,6 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pytest_qwenperf.redact import sanitize_url
 
 API_NAMES = ("dashscope", "dashscope-async", "openai")
+#: The APIs that take input images (an image edit run).
+EDIT_APIS = ("dashscope", "openai")
 
 DASHSCOPE_PREFIX = "/api/v1"
 OPENAI_PREFIX = "/v1"

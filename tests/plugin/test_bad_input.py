@@ -83,7 +83,12 @@ BAD_MARKERS = [
     ("@pytest.mark.qwenperf(prompts='missing.txt')", "qwenperf marker keyword prompts", "missing"),
     ("@pytest.mark.qwenperf(prompts='empty.txt')", "qwenperf marker keyword prompts", "empty"),
     ("@pytest.mark.qwenperf(images=['nope.png'])", "qwenperf marker keyword images", "nope.png"),
-    ("@pytest.mark.qwenperf(images=['a.png'], api='openai')", "images", "openai"),
+    ("@pytest.mark.qwenperf(images=['a.png'], api='dashscope-async')", "images", "async"),
+    (
+        "@pytest.mark.qwenperf(images=['https://oss.example/a.png'], api='openai')",
+        "qwenperf marker keyword images",
+        "image 1 is a URL; the OpenAI edits API uploads the image itself",
+    ),
     ("@pytest.mark.sla(p95='fast')", "sla marker", "fast"),
     ("@pytest.mark.sla(p97='1s')", "sla marker", "p97"),
     ("@pytest.mark.sla(timeout_rate='120%')", "sla marker", "120%"),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import email.policy
 import json
+import re
+from email.parser import BytesParser
 
 import pytest
 
@@ -11,12 +15,14 @@ from pytest_qwenperf.protocols import (
     DashScopeAdapter,
     DashScopeAsyncAdapter,
     Failed,
+    HttpRequest,
     HttpResponse,
     OpenAIImagesAdapter,
     PollAgain,
     Succeeded,
     make_adapter,
 )
+from pytest_qwenperf.protocols.openai import decode_data_uri
 
 KEY = "sk-canary-0123456789"
 
@@ -280,6 +286,93 @@ def test_openai_request_and_responses() -> None:
     empty = adapter.new_call("p").handle(resp(200, {"created": 1, "data": []}))
     assert isinstance(empty, Failed)
     assert empty.outcome is Outcome.INVALID_RESPONSE
+
+
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # any bytes: only uploaded
+JPEG_BYTES = b"\xff\xd8\xff\xe0" + b"\x00\xff" * 300
+
+
+def data_uri(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def form_parts(req: HttpRequest) -> list[tuple[str, str | None, str, bytes]]:
+    """A multipart/form-data request read back by the standard library's MIME parser:
+    (field name, filename, content type, bytes) per part."""
+    body = req.body_bytes()
+    assert body is not None
+    head = f"Content-Type: {req.headers['Content-Type']}\r\n\r\n".encode()
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    assert message.get_content_type() == "multipart/form-data"
+    parts = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        assert isinstance(name, str)
+        assert isinstance(payload, bytes)
+        parts.append((name, part.get_filename(), part.get_content_type(), payload))
+    return parts
+
+
+def test_openai_edit_uploads_one_image_as_multipart() -> None:
+    adapter = OpenAIImagesAdapter(
+        "http://127.0.0.1:9000/v1",
+        model="Qwen/Qwen-Image-Edit-2511",
+        size="1024*1024",
+        api_key=KEY,
+        images=[data_uri("image/png", PNG_BYTES)],
+        parameters={"seed": 7, "negative_prompt": "blurry"},
+    )
+    assert adapter.endpoint == "http://127.0.0.1:9000/v1/images/edits"
+    req = adapter.new_call("把背景换成海边日落").first_request()
+    assert req.url == adapter.endpoint
+    assert req.json_body is None
+    assert req.headers["Authorization"] == f"Bearer {KEY}"
+    assert req.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert form_parts(req) == [
+        ("model", None, "text/plain", b"Qwen/Qwen-Image-Edit-2511"),
+        ("prompt", None, "text/plain", "把背景换成海边日落".encode()),
+        ("n", None, "text/plain", b"1"),
+        ("size", None, "text/plain", b"1024x1024"),
+        ("seed", None, "text/plain", b"7"),
+        ("negative_prompt", None, "text/plain", b"blurry"),
+        ("image", "image-1.png", "image/png", PNG_BYTES),
+    ]
+    # a fresh boundary per request, the same content
+    again = adapter.new_call("把背景换成海边日落").first_request()
+    assert again.headers["Content-Type"] != req.headers["Content-Type"]
+    assert form_parts(again) == form_parts(req)
+    ok = adapter.new_call("p").handle(resp(200, {"created": 1, "data": [{"url": "http://x/1"}]}))
+    assert isinstance(ok, Succeeded)
+
+
+def test_openai_edit_sends_several_images_as_an_array() -> None:
+    images = [data_uri("image/png", PNG_BYTES), data_uri("image/jpeg", JPEG_BYTES)]
+    adapter = OpenAIImagesAdapter("http://h:1/v1", model="m", images=images)
+    parts = form_parts(adapter.new_call("merge them").first_request())
+    uploads = [(name, filename, mime, data) for name, filename, mime, data in parts if filename]
+    assert uploads == [
+        ("image[]", "image-1.png", "image/png", PNG_BYTES),
+        ("image[]", "image-2.jpg", "image/jpeg", JPEG_BYTES),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("image", "says"),
+    [
+        ("https://oss.example/in.png", "image 1 is a URL; the OpenAI edits API uploads"),
+        ("data:image/png;base64,not*base64", "image 1 cannot be uploaded: its base64 data"),
+        ("just-a-name.png", "image 1 cannot be uploaded: not a data: URI"),
+    ],
+)
+def test_openai_edit_refuses_what_it_cannot_upload(image: str, says: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(says)):
+        OpenAIImagesAdapter("http://h:1/v1", model="m", images=[image])
+
+
+def test_data_uri_without_base64_is_percent_decoded() -> None:
+    assert decode_data_uri("data:text/plain,a%20b") == ("text/plain", b"a b")
+    assert decode_data_uri("data:,x") == ("text/plain", b"x")
 
 
 def test_make_adapter_picks_by_name() -> None:
