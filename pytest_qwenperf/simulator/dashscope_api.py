@@ -44,8 +44,8 @@ ASYNC_HEADER = "X-DashScope-Async"
 class DashScopeFlavor:
     """Bodies of the multimodal-generation endpoint."""
 
-    def parse(self, body: Any) -> GenRequest:
-        return parse_multimodal(body)
+    async def read(self, request: web.Request) -> GenRequest:
+        return parse_multimodal(await service.read_json(request))
 
     def error(self, record: dict[str, Any], error: ApiError, echo: dict[str, str] | None) -> bytes:
         return dashscope_error(record["request_id"], error.code, error.message, echo)

@@ -20,8 +20,10 @@ from pytest_qwenperf.simulator.validation import GenRequest, parse_openai
 
 
 class OpenAIFlavor:
-    def parse(self, body: Any) -> GenRequest:
-        return parse_openai(body)
+    """``/v1/images/generations``: a JSON body."""
+
+    async def read(self, request: web.Request) -> GenRequest:
+        return parse_openai(await service.read_json(request))
 
     def error(self, record: dict[str, Any], error: ApiError, echo: dict[str, str] | None) -> bytes:
         message, type_, code = openai_error_for(error)

@@ -1,8 +1,9 @@
 """The request pipeline shared by the synchronous APIs (DashScope multimodal and OpenAI).
 
-auth -> JSON body -> validation -> draws (generation time, fault) -> immediate faults ->
+auth -> body and validation -> draws (generation time, fault) -> immediate faults ->
 admission to the GPU queue (429 when full) -> generation -> late faults or the image response.
-A :class:`Flavor` supplies the API's own bodies; the pipeline owns timing and ground truth.
+A :class:`Flavor` reads the API's request body (JSON, or multipart for the OpenAI image edit)
+and supplies its response bodies; the pipeline owns timing and ground truth.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ MAX_BODY_BYTES = 64 * 1024 * 1024  # three 10 MB data: URLs in base64 fit
 
 
 class Flavor(Protocol):
-    """How one API spells its bodies."""
+    """How one API reads its request body and spells its response bodies."""
 
-    def parse(self, body: Any) -> GenRequest: ...
+    async def read(self, request: web.Request) -> GenRequest:
+        """Read and validate the request body (ApiError when it is refused)."""
+        ...
 
     def error(
         self, record: dict[str, Any], error: ApiError, echo: dict[str, str] | None
@@ -104,7 +107,11 @@ def image_url(request: web.Request, gen: GenRequest, request_id: str, index: int
 
 def describe(record: dict[str, Any], gen: GenRequest) -> None:
     record.update(
-        model=gen.model, width=gen.width, height=gen.height, n=gen.n, prompt_chars=len(gen.prompt)
+        model=gen.model,
+        width=gen.width,
+        height=gen.height,
+        n=gen.n,
+        prompt_chars=len(gen.prompt),
     )
 
 
@@ -159,7 +166,7 @@ async def serve_sync(
     try:
         if not authorized(config, request):
             raise unauthorized()
-        gen = flavor.parse(await read_json(request))
+        gen = await flavor.read(request)
         describe(record, gen)
         seconds, fault = draw(state, request, record, gen, applicable)
         if fault is not None:

@@ -1,13 +1,14 @@
 """Request validation for the three APIs, like the real service: models, sizes, n, prompt.
 
-Each ``parse_*`` function takes the decoded JSON body and returns a :class:`GenRequest` or
-raises :class:`~pytest_qwenperf.simulator.envelopes.ApiError`. Unknown extra keys in
+Each ``parse_*`` function takes the decoded JSON body and returns a :class:`GenRequest` or raises
+:class:`~pytest_qwenperf.simulator.envelopes.ApiError`. Unknown extra keys in
 ``parameters`` (``result_format``, ``stream``, ...) are tolerated, as the SDK sends them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,8 +258,14 @@ def _openai_invalid(message: str, param: str, code: str = "invalid_value") -> Ap
     return ApiError(400, "InvalidParameter", message, param=param, openai_code=code)
 
 
+def _model_name(model: str) -> str:
+    """``Qwen/Qwen-Image-Edit-2511`` -> ``qwen-image-edit-2511`` (org prefix and case dropped)."""
+    return model.lower().rsplit("/", 1)[-1]
+
+
 def openai_model_known(model: str) -> bool:
-    name = model.lower().rsplit("/", 1)[-1]
+    """A text-to-image model: what ``/v1/images/generations`` serves."""
+    name = _model_name(model)
     return (
         name in T2I_MODELS
         or name in T2I_V2_MODELS
@@ -266,10 +273,7 @@ def openai_model_known(model: str) -> bool:
     )
 
 
-def parse_openai(body: Any) -> GenRequest:
-    """``POST /v1/images/generations``: prompt, model, n, size ``WxH``/auto, response_format."""
-    if not isinstance(body, dict):
-        raise _openai_invalid("The request body must be a JSON object.", "body", "invalid_type")
+def _openai_prompt(body: Mapping[str, Any]) -> str:
     prompt = body.get("prompt")
     if prompt is None:
         raise _openai_invalid(
@@ -277,14 +281,24 @@ def parse_openai(body: Any) -> GenRequest:
         )
     if not isinstance(prompt, str) or not prompt.strip():
         raise _openai_invalid("Invalid 'prompt': must be a non-empty string.", "prompt")
-    model = body.get("model") or OPENAI_DEFAULT_MODEL
-    if not isinstance(model, str) or not openai_model_known(model):
+    return prompt
+
+
+def _openai_model(
+    body: Mapping[str, Any], default: str, known: Callable[[str], bool], hint: str = ""
+) -> str:
+    model = body.get("model") or default
+    if not isinstance(model, str) or not known(model):
         raise ApiError(
             404,
             "InvalidParameter",
-            f"The model `{model}` does not exist or you do not have access to it.",
+            f"The model `{model}` does not exist or you do not have access to it.{hint}",
             openai_code="model_not_found",
         )
+    return model
+
+
+def _openai_n(body: Mapping[str, Any]) -> int:
     n = body.get("n", 1)
     if n is None:
         n = 1
@@ -292,31 +306,48 @@ def parse_openai(body: Any) -> GenRequest:
         raise _openai_invalid(
             f"Invalid 'n': must be an integer in 1..{OPENAI_MAX_N}, got {n!r}.", "n"
         )
+    return n
+
+
+def _openai_size(body: Mapping[str, Any]) -> tuple[int, int]:
     size = body.get("size") or "auto"
     if size == "auto":
-        width, height = 1024, 1024
-    else:
-        match = _OPENAI_SIZE_RE.match(size) if isinstance(size, str) else None
-        if match is None or not all(
-            OPENAI_MIN_SIDE <= int(side) <= OPENAI_MAX_SIDE for side in match.groups()
-        ):
-            raise _openai_invalid(
-                f"Invalid value: {size!r}. Supported values are 'auto' or 'WxH' with each side "
-                f"within {OPENAI_MIN_SIDE}..{OPENAI_MAX_SIDE}.",
-                "size",
-            )
-        width, height = int(match.group(1)), int(match.group(2))
+        return 1024, 1024
+    match = _OPENAI_SIZE_RE.match(size) if isinstance(size, str) else None
+    if match is None or not all(
+        OPENAI_MIN_SIDE <= int(side) <= OPENAI_MAX_SIDE for side in match.groups()
+    ):
+        raise _openai_invalid(
+            f"Invalid value: {size!r}. Supported values are 'auto' or 'WxH' with each side "
+            f"within {OPENAI_MIN_SIDE}..{OPENAI_MAX_SIDE}.",
+            "size",
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def _openai_response_format(body: Mapping[str, Any]) -> str:
     response_format = body.get("response_format") or "url"
     if response_format not in ("url", "b64_json"):
         raise _openai_invalid(
             f"Invalid value: {response_format!r}. Supported values are: 'url' and 'b64_json'.",
             "response_format",
         )
+    return str(response_format)
+
+
+def parse_openai(body: Any) -> GenRequest:
+    """``POST /v1/images/generations``: prompt, model, n, size ``WxH``/auto, response_format."""
+    if not isinstance(body, dict):
+        raise _openai_invalid("The request body must be a JSON object.", "body", "invalid_type")
+    prompt = _openai_prompt(body)
+    model = _openai_model(body, OPENAI_DEFAULT_MODEL, openai_model_known)
+    n = _openai_n(body)
+    width, height = _openai_size(body)
     return GenRequest(
         model=model,
         prompt=prompt,
         width=width,
         height=height,
         n=n,
-        response_format=response_format,
+        response_format=_openai_response_format(body),
     )
