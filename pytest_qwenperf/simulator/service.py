@@ -111,6 +111,7 @@ def describe(record: dict[str, Any], gen: GenRequest) -> None:
         width=gen.width,
         height=gen.height,
         n=gen.n,
+        images=gen.images,
         prompt_chars=len(gen.prompt),
     )
 

@@ -45,6 +45,7 @@ RECORD_KEYS: tuple[str, ...] = (
     "width",
     "height",
     "n",
+    "images",
     "prompt_chars",
     "task_status",
     "polls",

@@ -55,6 +55,7 @@ def test_sync_text_to_image(keyed: Simulator, http: requests.Session) -> None:
     assert record["request_id"] == rsp.request_id
     assert record["outcome"] == "ok"
     assert record["status"] == 200
+    assert record["images"] == 0  # text-to-image: no input image
 
 
 def test_sync_image_edit_with_three_images(keyed: Simulator) -> None:
@@ -77,6 +78,8 @@ def test_sync_image_edit_with_three_images(keyed: Simulator) -> None:
     assert [list(item) for item in images] == [["image"], ["image"]]
     assert rsp.usage["image_count"] == 2
     assert (rsp.usage["width"], rsp.usage["height"]) == (1024, 1536)
+    (record,) = records(keyed, "dashscope")
+    assert (record["images"], record["n"]) == (3, 2)  # input images, output images
 
 
 def test_async_submit_and_poll(keyed: Simulator, http: requests.Session) -> None:
