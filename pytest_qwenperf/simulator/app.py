@@ -156,6 +156,7 @@ def build_app(state: SimState) -> web.Application:
     app.router.add_get(f"{ds}/tasks/{{task_id}}", dashscope_api.get_task)
     app.router.add_post(f"{ds}/tasks/{{task_id}}/cancel", dashscope_api.cancel_task)
     app.router.add_post(f"{OPENAI_PREFIX}/images/generations", openai_api.images_generations)
+    app.router.add_post(f"{OPENAI_PREFIX}/images/edits", openai_api.images_edits)
     app.router.add_get("/_sim/stats", get_stats)
     app.router.add_delete("/_sim/stats", reset_stats)
     app.router.add_post("/_sim/reset", reset_stats)

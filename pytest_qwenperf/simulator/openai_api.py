@@ -1,4 +1,7 @@
-"""OpenAI-style ``POST /v1/images/generations`` (record api ``openai``).
+"""OpenAI-style ``POST /v1/images/generations`` (JSON) and ``POST /v1/images/edits``
+(multipart/form-data, the image-edit models; vLLM-Omni serves the same path), record api
+``openai``. Both run the same pipeline (:func:`service.serve_sync`) and answer the same shape;
+only the way the body is read differs.
 
 The request id is sent in the ``x-request-id`` header (the OpenAI SDK reads it there); the
 body has no id. ``response_format`` ``url`` points at the simulator's image route, ``b64_json``
@@ -15,8 +18,9 @@ from aiohttp import web
 
 from pytest_qwenperf.simulator import faults, service
 from pytest_qwenperf.simulator.envelopes import ApiError, dumps, openai_error, openai_error_for
+from pytest_qwenperf.simulator.form import read_edit_form
 from pytest_qwenperf.simulator.png import png_bytes_async
-from pytest_qwenperf.simulator.validation import GenRequest, parse_openai
+from pytest_qwenperf.simulator.validation import GenRequest, parse_openai, parse_openai_edit
 
 
 class OpenAIFlavor:
@@ -50,10 +54,26 @@ class OpenAIFlavor:
         return dumps({"created": int(time.time()), "data": []})
 
 
+class OpenAIEditFlavor(OpenAIFlavor):
+    """``/v1/images/edits``: a multipart/form-data body (see :mod:`.form`); the responses and
+    errors are those of generations."""
+
+    async def read(self, request: web.Request) -> GenRequest:
+        form = await read_edit_form(request)
+        return parse_openai_edit(form.fields, form.images)
+
+
 FLAVOR = OpenAIFlavor()
+EDIT_FLAVOR = OpenAIEditFlavor()
 
 
 async def images_generations(request: web.Request) -> web.StreamResponse:
     state = request.app[service.STATE]
     record = state.new_record("openai", request.method, request.path)
     return await service.serve_sync(state, request, record, FLAVOR, faults.SYNC_FAULTS)
+
+
+async def images_edits(request: web.Request) -> web.StreamResponse:
+    state = request.app[service.STATE]
+    record = state.new_record("openai", request.method, request.path)
+    return await service.serve_sync(state, request, record, EDIT_FLAVOR, faults.SYNC_FAULTS)

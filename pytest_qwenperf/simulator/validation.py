@@ -1,6 +1,7 @@
 """Request validation for the three APIs, like the real service: models, sizes, n, prompt.
 
-Each ``parse_*`` function takes the decoded JSON body and returns a :class:`GenRequest` or raises
+Each ``parse_*`` function takes the decoded JSON body (the multipart edit endpoint: its text
+fields and image parts) and returns a :class:`GenRequest` or raises
 :class:`~pytest_qwenperf.simulator.envelopes.ApiError`. Unknown extra keys in
 ``parameters`` (``result_format``, ``stream``, ...) are tolerated, as the SDK sends them.
 """
@@ -8,7 +9,7 @@ Each ``parse_*`` function takes the decoded JSON body and returns a :class:`GenR
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -273,6 +274,13 @@ def openai_model_known(model: str) -> bool:
     )
 
 
+def openai_edit_model_known(model: str) -> bool:
+    """An image-edit model: what ``/v1/images/edits`` serves (the DashScope edit names, any
+    other ``qwen-image*edit*`` name, with or without an org prefix)."""
+    name = _model_name(model)
+    return name in EDIT_MODELS or (name.startswith("qwen-image") and "edit" in name)
+
+
 def _openai_prompt(body: Mapping[str, Any]) -> str:
     prompt = body.get("prompt")
     if prompt is None:
@@ -349,5 +357,99 @@ def parse_openai(body: Any) -> GenRequest:
         width=width,
         height=height,
         n=n,
+        response_format=_openai_response_format(body),
+    )
+
+
+# --- POST /v1/images/edits (multipart) ------------------------------------------------------
+
+OPENAI_EDIT_DEFAULT_MODEL = "qwen-image-edit"
+#: image parts per request, bytes per image part
+EDIT_MAX_IMAGES = 16
+EDIT_MAX_IMAGE_BYTES = 50 * 1024 * 1024
+#: enough leading bytes to tell PNG, JPEG and WebP apart
+SNIFF_BYTES = 12
+_EDIT_MODEL_HINT = (
+    " This endpoint edits images: use an image-edit model (qwen-image-edit, "
+    "qwen-image-edit-plus, qwen-image-edit-max, Qwen/Qwen-Image-Edit-2511, ...)."
+)
+_DIGITS_RE = re.compile(r"^[0-9]{1,9}$")
+
+
+def sniff_image_format(head: bytes) -> str | None:
+    """``png``, ``jpeg`` or ``webp`` by the file's magic bytes; None for anything else."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+@dataclass(frozen=True)
+class UploadedImage:
+    """One image part of a multipart edit request: what validation needs, not its bytes."""
+
+    field: str
+    filename: str | None
+    size: int
+    head: bytes
+
+
+def _edit_images(images: Sequence[UploadedImage]) -> None:
+    if not images:
+        raise _openai_invalid(
+            "Missing required parameter: 'image' (one or more image files, as 'image' or "
+            "'image[]').",
+            "image",
+            "missing_required_parameter",
+        )
+    if len(images) > EDIT_MAX_IMAGES:
+        raise _openai_invalid(
+            f"Too many images: at most {EDIT_MAX_IMAGES}, got {len(images)}.",
+            "image",
+            "too_many_images",
+        )
+    for index, image in enumerate(images, 1):
+        if image.size > EDIT_MAX_IMAGE_BYTES:
+            raise _openai_invalid(
+                f"Image {index} ({image.filename or image.field}) is {image.size} bytes; "
+                f"each image must be at most {EDIT_MAX_IMAGE_BYTES // (1024 * 1024)} MiB.",
+                "image",
+                "image_too_large",
+            )
+        if sniff_image_format(image.head) is None:
+            raise _openai_invalid(
+                f"Invalid image file for image {index} ({image.filename or image.field}): "
+                "unsupported format; supported formats are PNG, JPEG and WebP.",
+                "image",
+                "invalid_image_format",
+            )
+
+
+def parse_openai_edit(fields: Mapping[str, str], images: Sequence[UploadedImage]) -> GenRequest:
+    """``POST /v1/images/edits``: the multipart text fields (prompt, model, n, size,
+    response_format; others ignored) and the image parts already read from the body."""
+    body: dict[str, Any] = dict(fields)
+    n = body.get("n")
+    if isinstance(n, str) and _DIGITS_RE.match(n.strip()):
+        body["n"] = int(n)
+    elif n == "":
+        body["n"] = None
+    prompt = _openai_prompt(body)
+    model = _openai_model(
+        body, OPENAI_EDIT_DEFAULT_MODEL, openai_edit_model_known, _EDIT_MODEL_HINT
+    )
+    _edit_images(images)
+    n_images = _openai_n(body)
+    width, height = _openai_size(body)
+    return GenRequest(
+        model=model,
+        prompt=prompt,
+        width=width,
+        height=height,
+        n=n_images,
+        images=len(images),
         response_format=_openai_response_format(body),
     )

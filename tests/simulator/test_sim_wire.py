@@ -126,7 +126,7 @@ def test_malformed_json_and_wrong_paths(sim: Simulator, http: requests.Session) 
     }
     _dashscope_error(http.get(sim.url + "/api/v1/nope", timeout=10), 404, "InvalidURL")
     _dashscope_error(http.get(sim.url + SYNC, timeout=10), 405, "InvalidURL")
-    rsp = http.post(sim.url + "/v1/images/edits", json={}, timeout=10)
+    rsp = http.post(sim.url + "/v1/images/variations", json={}, timeout=10)
     assert rsp.status_code == 404
     assert "Invalid URL" in rsp.json()["error"]["message"]
 
