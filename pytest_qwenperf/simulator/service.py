@@ -167,7 +167,12 @@ async def serve_sync(
     try:
         if not authorized(config, request):
             raise unauthorized()
-        gen = await flavor.read(request)
+        try:
+            gen = await flavor.read(request)
+        except asyncio.CancelledError:  # the client left while sending the body
+            record["disconnected"] = state.epoch()
+            record["outcome"] = "disconnected"
+            raise
         describe(record, gen)
         seconds, fault = draw(state, request, record, gen, applicable)
         if fault is not None:

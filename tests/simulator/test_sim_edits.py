@@ -5,7 +5,9 @@ and the ground truth."""
 from __future__ import annotations
 
 import base64
+import socket
 import struct
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -380,3 +382,22 @@ def test_same_draws_as_generations(make_sim: Any, http: requests.Session) -> Non
     gen_drawn = [r["drawn_generation_s"] for r in records(gen_sim)]
     assert edit_drawn == gen_drawn
     assert all(drawn > 0 for drawn in edit_drawn)
+
+
+def test_client_leaving_mid_upload_is_recorded(sim: Simulator) -> None:
+    head = (
+        b"POST /v1/images/edits HTTP/1.1\r\nHost: sim\r\n"
+        b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n'
+    )
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=10) as conn:
+        conn.sendall(head + PNG)
+        deadline = time.monotonic() + 5
+        while not records(sim) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    while records(sim)[0]["outcome"] is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (record,) = records(sim)
+    assert (record["outcome"], record["status"]) == ("disconnected", None)
+    assert record["disconnected"] >= record["arrival"]
+    assert record["drawn_generation_s"] is None  # never reached the GPU queue
