@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import requests
 from pytest_qwenperf import LoadConfig, LoadResult, Outcome, run_load
 from pytest_qwenperf.simproc import SimulatorProcess
 from pytest_qwenperf.simulator import FAULTS, Simulator
+from pytest_qwenperf.simulator.png import png_bytes
 
 NO_FAULTS = {f"{name}_rate": 0.0 for name in FAULTS}
 DEADLINE = 0.5
@@ -169,6 +171,30 @@ def test_async_ground_truth_has_service_times(sim: Simulator) -> None:
         # generation time less 2 ms of rounding; a late timer on a loaded core adds, not cuts
         assert 0.008 <= sample.service_generation_s <= 0.1
         assert sample.latency >= sample.service_generation_s
+
+
+def test_openai_image_edit_reaches_the_edits_endpoint(sim: Simulator) -> None:
+    png = base64.b64encode(png_bytes(64, 48)).decode("ascii")
+    image = f"data:image/png;base64,{png}"
+    sim.reset_stats()
+    left, _took, result = _run(
+        LoadConfig(
+            url=sim.url,
+            api="openai",
+            model="qwen-image-edit",
+            requests=4,
+            workers=2,
+            images=(image, image),
+        )
+    )
+    assert not left
+    assert [s.outcome for s in result.samples] == [Outcome.OK] * 4, result.samples
+    assert result.config["endpoint"] == f"{sim.url}/v1/images/edits"
+    records = sim.stats()
+    assert [(r["path"], r["status"], r["images"]) for r in records] == [
+        ("/v1/images/edits", 200, 2)
+    ] * 4
+    assert {r["request_id"] for r in records} == {s.extra["request_id"] for s in result.samples}
 
 
 def test_ten_thousand_requests_at_200_workers(sim: Simulator) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -11,6 +12,7 @@ import pytest
 
 from pytest_qwenperf import progress
 from pytest_qwenperf.metrics.sample import Outcome, Sample
+from pytest_qwenperf.simulator.png import png_bytes
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 
@@ -129,3 +131,29 @@ def test_readme_main_command_fails_against_the_degraded_simulator(
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) >= 4, result.stdout.str()
     result.stdout.fnmatch_lines(["*SLA breached: p95 = * > 60 s (n=*"])
+
+
+EDIT_SUITE = """
+import pytest
+
+@pytest.mark.qwenperf(api="openai", model="qwen-image-edit", images=["in.png"], requests=3)
+@pytest.mark.sla(success_rate="100%")
+def test_openai_edit(qwenperf):
+    result = qwenperf.run()
+    assert [s.outcome.value for s in result.samples] == ["ok"] * 3
+"""
+
+
+def test_image_edit_on_the_openai_api_uploads_the_file(pytester: pytest.Pytester) -> None:
+    """images= with api='openai': the local file is uploaded (multipart) to the embedded
+    simulator's /v1/images/edits, which checks it is a real image."""
+    pytester.path.joinpath("in.png").write_bytes(png_bytes(64, 48))
+    pytester.makepyfile(test_edit=EDIT_SUITE)
+    result = pytester.runpytest(
+        "--qwenperf-sim-profile=fixed", "--qwenperf-json=perf.json", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1)
+    (run,) = json.loads(pytester.path.joinpath("perf.json").read_text("utf-8"))["runs"]
+    assert run["result"]["config"]["endpoint"].endswith("/v1/images/edits")
+    assert run["result"]["config"]["images"] == 1
+    assert run["result"]["n"] == 3
