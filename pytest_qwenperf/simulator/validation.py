@@ -347,8 +347,22 @@ def parse_openai(body: Any) -> GenRequest:
     """``POST /v1/images/generations``: prompt, model, n, size ``WxH``/auto, response_format."""
     if not isinstance(body, dict):
         raise _openai_invalid("The request body must be a JSON object.", "body", "invalid_type")
+    return _openai_request(body, OPENAI_DEFAULT_MODEL, openai_model_known)
+
+
+def _openai_request(
+    body: Mapping[str, Any],
+    default_model: str,
+    known: Callable[[str], bool],
+    hint: str = "",
+    images: Sequence[UploadedImage] | None = None,
+) -> GenRequest:
+    """The fields both OpenAI endpoints share, checked in the order the errors are reported:
+    prompt, model, (an edit's images), n, size, response_format."""
     prompt = _openai_prompt(body)
-    model = _openai_model(body, OPENAI_DEFAULT_MODEL, openai_model_known)
+    model = _openai_model(body, default_model, known, hint)
+    if images is not None:
+        _edit_images(images)
     n = _openai_n(body)
     width, height = _openai_size(body)
     return GenRequest(
@@ -357,6 +371,7 @@ def parse_openai(body: Any) -> GenRequest:
         width=width,
         height=height,
         n=n,
+        images=len(images or ()),
         response_format=_openai_response_format(body),
     )
 
@@ -437,19 +452,6 @@ def parse_openai_edit(fields: Mapping[str, str], images: Sequence[UploadedImage]
         body["n"] = int(n)
     elif n == "":
         body["n"] = None
-    prompt = _openai_prompt(body)
-    model = _openai_model(
-        body, OPENAI_EDIT_DEFAULT_MODEL, openai_edit_model_known, _EDIT_MODEL_HINT
-    )
-    _edit_images(images)
-    n_images = _openai_n(body)
-    width, height = _openai_size(body)
-    return GenRequest(
-        model=model,
-        prompt=prompt,
-        width=width,
-        height=height,
-        n=n_images,
-        images=len(images),
-        response_format=_openai_response_format(body),
+    return _openai_request(
+        body, OPENAI_EDIT_DEFAULT_MODEL, openai_edit_model_known, _EDIT_MODEL_HINT, images
     )
