@@ -202,8 +202,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "api",
         "protocol: dashscope (sync), dashscope-async (submit + poll) or openai "
-        "(/v1/images/generations). Default: detected from the URL (the simulator: "
-        "dashscope).",
+        "(/v1/images/generations; /v1/images/edits for a run with images=). Default: "
+        "detected from the URL (the simulator: dashscope).",
         None,
         parse_choice(APIS),
         "API",
