@@ -17,6 +17,9 @@ from pytest_qwenperf.simulator.png import png_bytes
 
 NO_FAULTS = {f"{name}_rate": 0.0 for name in FAULTS}
 DEADLINE = 0.5
+#: How late after the deadline a request may end: the faults would hold it for 20 s or more,
+#: so a second proves the cut and leaves room for threads a loaded core leaves unscheduled.
+LATE_S = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +96,7 @@ def test_simulator_fault_is_classified_within_the_deadline(
     assert not left
     for sample in result.samples:
         assert sample.outcome in expected, sample
-        assert sample.latency <= DEADLINE + 0.3
+        assert sample.latency <= DEADLINE + LATE_S
         if sample.outcome is Outcome.TIMEOUT:
             assert sample.latency >= DEADLINE * 0.95
     assert took < DEADLINE + 3.0

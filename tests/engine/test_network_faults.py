@@ -10,6 +10,10 @@ import qp_servers as srv
 from pytest_qwenperf import LoadConfig, Outcome, run_load
 
 DEADLINE = 0.6
+#: How late after the deadline a request may end. The faults stall for 30-50 s, so any bound
+#: of a second or two proves the deadline cut them; 0.3 s was seen exceeded once on 2 cores
+#: running the suite with -n 4 beside a CPU burner (threads not scheduled for that long).
+LATE_S = 1.0
 
 FAULTS = [
     # (name, behaviour, outcome, hits the deadline)
@@ -61,13 +65,13 @@ def test_fault_is_classified_within_the_deadline(
         took = time.monotonic() - began
     assert [s.outcome for s in result.samples] == [outcome, outcome]
     for sample in result.samples:
-        assert sample.latency <= DEADLINE + 0.3, sample
+        assert sample.latency <= DEADLINE + LATE_S, sample
         if hits_deadline:
             assert sample.latency >= DEADLINE * 0.95, sample
         if outcome is not Outcome.OK:
             assert sample.error_message
         assert len(sample.attempts) == 1
-    assert took < DEADLINE + 2.0
+    assert took < DEADLINE + 2 * LATE_S + 1.0
 
 
 def test_connection_refused() -> None:
