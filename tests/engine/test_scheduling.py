@@ -96,7 +96,9 @@ def test_poisson_arrivals_are_seeded() -> None:
 
 
 def test_run_deadline_caps_in_flight_and_skips_the_rest() -> None:
-    with srv.RawServer(srv.ok(0.3)) as server:
+    # 0.4 s responses: the first wave ends at 0.4 s, the second is cut at 0.5 s instead of
+    # ending at 0.8 s; an ok(1.5) wave checks the cut with a margin a loaded core cannot eat.
+    with srv.RawServer(srv.ok(0.4)) as server:
         result = run_load(
             LoadConfig(url=server.url, requests=20, workers=2, run_deadline=0.5, timeout=10)
         )
@@ -106,7 +108,13 @@ def test_run_deadline_caps_in_flight_and_skips_the_rest() -> None:
     cut = [s for s in result.samples if s.outcome is Outcome.TIMEOUT]
     assert cut
     assert all(s.extra.get("cut_by_run_deadline") for s in cut)
-    assert max(s.end for s in result.samples) < 0.5 + 0.3
+    with srv.RawServer(srv.ok(1.5)) as server:
+        slow = run_load(
+            LoadConfig(url=server.url, requests=20, workers=2, run_deadline=0.5, timeout=10)
+        )
+    assert [s.outcome for s in slow.samples] == [Outcome.TIMEOUT, Outcome.TIMEOUT]
+    assert all(s.extra.get("cut_by_run_deadline") for s in slow.samples)
+    assert max(s.end for s in slow.samples) < 1.2  # cut at 0.5 s, not ended at 1.5 s
 
 
 def test_open_loop_run_deadline_stops_dispatching() -> None:
